@@ -1,0 +1,121 @@
+# entra-login - one non-recursive Makefile. Output goes to $(O).
+#   make            build the PAM module, the NSS module and the CLI
+#   make check      install missing packages, build, run every test
+#   make bench      benchmarks (printed figures, no pass/fail)
+#   make SAN=address,undefined check    the suite under ASan+UBSan
+#   make install DESTDIR=... PREFIX=... SYSCONFDIR=... LIBDIR=... PAMDIR=...
+
+O ?= build
+PREFIX ?= /usr
+SYSCONFDIR ?= /etc
+LOCALSTATEDIR ?= /var/lib
+MULTIARCH ?= $(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch 2>/dev/null)
+LIBDIR ?= /lib/$(MULTIARCH)
+PAMDIR ?= $(LIBDIR)/security
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+DATADIR ?= $(PREFIX)/share
+PYTHON ?= /usr/bin/python3
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+ifneq ($(SAN),)
+CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=$(SAN) -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SAN)
+O := build-san
+endif
+CFLAGS += -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -Wall -Wextra -Werror \
+	-Wformat=2 -Wshadow -Wvla -Wstrict-prototypes -Wmissing-prototypes \
+	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -MMD -MP \
+	-DEL_SYSCONFDIR='"$(SYSCONFDIR)"' -DEL_STATEDIR='"$(LOCALSTATEDIR)/entra-login"' \
+	-Icommon/base -Icommon/net
+LDFLAGS += -Wl,-z,relro,-z,now,-z,defs,--as-needed
+NET_LIBS := -lcurl -ljansson -ljwt -lcrypto
+
+BASE_SRC := $(wildcard common/base/*.c)
+NET_SRC := $(wildcard common/net/*.c)
+NSS_SRC := $(wildcard nss/*.c)
+PAM_SRC := $(wildcard pam/*.c)
+CLI_SRC := $(wildcard cli/*.c)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+TOOL_SRC := $(wildcard tests/nss/*.c tests/bench/*.c)
+
+obj = $(patsubst %.c,$(O)/%.o,$(1))
+BASE_A := $(O)/libentra-base.a
+NET_A := $(O)/libentra-net.a
+NSS_SO := $(O)/libnss_entra.so.2
+PAM_SO := $(O)/pam_entra.so
+CLI := $(O)/entra-login
+UNITS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
+TOOLS := $(patsubst %.c,$(O)/%,$(TOOL_SRC))
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+.PHONY: all check unit bench deps install clean demo check-linkage valgrind
+all: $(NSS_SO) $(PAM_SO) $(CLI)
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BASE_A): $(call obj,$(BASE_SRC))
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(NET_A): $(call obj,$(NET_SRC))
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(NSS_SO): $(call obj,$(NSS_SRC)) $(BASE_A) nss/nss_entra.map
+	$(Q)$(CC) -shared -o $@ $(call obj,$(NSS_SRC)) $(BASE_A) $(LDFLAGS) \
+		-Wl,-soname,libnss_entra.so.2,--version-script=nss/nss_entra.map
+$(PAM_SO): $(call obj,$(PAM_SRC)) $(NET_A) $(BASE_A) pam/pam_entra.map
+	$(Q)$(CC) -shared -o $@ $(call obj,$(PAM_SRC)) $(NET_A) $(BASE_A) $(LDFLAGS) \
+		-Wl,--version-script=pam/pam_entra.map -lpam $(NET_LIBS)
+$(CLI): $(call obj,$(CLI_SRC)) $(NET_A) $(BASE_A)
+	$(Q)$(CC) -pie -o $@ $(call obj,$(CLI_SRC)) $(NET_A) $(BASE_A) $(LDFLAGS) $(NET_LIBS)
+
+# Unit tests (cmocka) link both static libraries; the PAM ones also libpam/libpamtest.
+$(O)/tests/%: $(O)/tests/unit/%.o $(NET_A) $(BASE_A)
+	$(Q)$(CC) -pie -o $@ $< $(NET_A) $(BASE_A) $(LDFLAGS) -lcmocka -lpamtest -lpam $(NET_LIBS)
+$(O)/tests/nss/%: $(O)/tests/nss/%.o $(BASE_A)
+	$(Q)$(CC) -pie -o $@ $< $(BASE_A) $(LDFLAGS) -ldl -lpthread
+$(O)/tests/bench/%: $(O)/tests/bench/%.o $(NET_A) $(BASE_A)
+	$(Q)$(CC) -pie -o $@ $< $(NET_A) $(BASE_A) $(LDFLAGS) -ldl -lpthread $(NET_LIBS)
+
+unit: $(UNITS) $(TOOLS)
+
+deps:
+	$(Q)bash tests/install-deps.sh
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all unit
+	$(Q)$(MAKE) --no-print-directory check-linkage
+	$(Q)EL_BUILD=$(abspath $(O)) $(PYTHON) -m pytest -q -p no:cacheprovider tests $(PYTEST_ARGS)
+
+check-linkage: $(NSS_SO) $(PAM_SO)
+	$(Q)bash tests/check-linkage.sh $(NSS_SO) $(PAM_SO)
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all unit
+	$(Q)EL_BUILD=$(abspath $(O)) bash tests/bench/run.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)EL_BUILD=$(abspath $(O)) bash tests/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)
+	install -m 0644 $(PAM_SO) $(DESTDIR)$(PAMDIR)/pam_entra.so
+	install -m 0644 $(NSS_SO) $(DESTDIR)$(LIBDIR)/libnss_entra.so.2
+	install -m 0755 $(CLI) $(DESTDIR)$(SBINDIR)/entra-login
+	test -e $(DESTDIR)$(SYSCONFDIR)/entra-login.conf || \
+		install -m 0644 conf/entra-login.conf $(DESTDIR)$(SYSCONFDIR)/entra-login.conf
+	install -d -m 0755 $(DESTDIR)$(LOCALSTATEDIR)/entra-login
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

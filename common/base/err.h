@@ -1,0 +1,95 @@
+/* err.h - entra-login error codes.
+ *
+ * Every function in common/ returns 0 or a negative EL_ERR_* code. Each
+ * rejection of a token has its own code so logs and tests can tell them
+ * apart. el_strerror() gives a short English text, el_errname() the symbol
+ * (used by the token corpus). Both are thread-safe and never return NULL.
+ */
+#ifndef EL_ERR_H
+#define EL_ERR_H
+
+#define EL_MUST_CHECK __attribute__((warn_unused_result))
+#define EL_PUBLIC __attribute__((visibility("default")))
+
+/* X(symbol, text) - the order fixes the numeric values (negated index). */
+#define EL_ERR_LIST(X) \
+	X(EL_OK, "success") \
+	X(EL_ERR_NOMEM, "out of memory") \
+	X(EL_ERR_INVAL, "invalid argument") \
+	X(EL_ERR_IO, "input/output error") \
+	X(EL_ERR_RANGE, "buffer too small") \
+	X(EL_ERR_NOT_OURS, "not a directory user name") \
+	X(EL_ERR_NOT_FOUND, "not found") \
+	X(EL_ERR_CONFIG, "configuration error") \
+	X(EL_ERR_INSECURE, "file has unsafe owner or permissions") \
+	X(EL_ERR_CORRUPT, "file is corrupt") \
+	X(EL_ERR_LOCK, "could not take the lock") \
+	X(EL_ERR_FULL, "no free id left in the range") \
+	X(EL_ERR_HTTP_CONNECT, "identity provider unreachable") \
+	X(EL_ERR_HTTP_TIMEOUT, "identity provider timed out") \
+	X(EL_ERR_HTTP_TLS, "TLS verification failed") \
+	X(EL_ERR_HTTP_STATUS, "identity provider returned an error status") \
+	X(EL_ERR_HTTP_TOO_BIG, "response too large") \
+	X(EL_ERR_HTTP_SCHEME, "URL scheme not allowed") \
+	X(EL_ERR_HTTP_REDIRECT, "redirect refused") \
+	X(EL_ERR_HTTP_THROTTLED, "identity provider throttled the request") \
+	X(EL_ERR_JSON, "malformed JSON response") \
+	X(EL_ERR_DISCOVERY, "OpenID discovery document invalid") \
+	X(EL_ERR_JWKS, "signing key set invalid") \
+	X(EL_ERR_TOKEN_TOO_LONG, "token too long") \
+	X(EL_ERR_TOKEN_FORMAT, "token is not three dot-separated parts") \
+	X(EL_ERR_TOKEN_BASE64, "token part is not strict base64url") \
+	X(EL_ERR_TOKEN_HEADER, "token header is not a valid JSON object") \
+	X(EL_ERR_TOKEN_ALG, "token algorithm is not RS256") \
+	X(EL_ERR_TOKEN_HEADER_FORBIDDEN, "token header carries a forbidden field (jku, x5u, jwk, crit)") \
+	X(EL_ERR_TOKEN_KID_MISSING, "token header has no key id") \
+	X(EL_ERR_TOKEN_KID_UNKNOWN, "token key id is not in the tenant's key set") \
+	X(EL_ERR_TOKEN_KEY_WEAK, "signing key is weaker than 2048 bits") \
+	X(EL_ERR_TOKEN_SIGNATURE, "token signature invalid") \
+	X(EL_ERR_TOKEN_CLAIMS, "token claims are not a valid JSON object") \
+	X(EL_ERR_TOKEN_DUPLICATE, "token JSON has a duplicate member") \
+	X(EL_ERR_TOKEN_ISSUER, "token issuer not accepted") \
+	X(EL_ERR_TOKEN_TENANT, "token tenant does not match") \
+	X(EL_ERR_TOKEN_AUDIENCE, "token audience not accepted") \
+	X(EL_ERR_TOKEN_EXP_MISSING, "token has no expiry") \
+	X(EL_ERR_TOKEN_EXP_TYPE, "token expiry is not an integer") \
+	X(EL_ERR_TOKEN_EXPIRED, "token expired") \
+	X(EL_ERR_TOKEN_NBF_TYPE, "token not-before is not an integer") \
+	X(EL_ERR_TOKEN_NOT_YET_VALID, "token not yet valid") \
+	X(EL_ERR_TOKEN_IAT_MISSING, "token has no issued-at time") \
+	X(EL_ERR_TOKEN_IAT_TYPE, "token issued-at is not an integer") \
+	X(EL_ERR_TOKEN_IAT_FUTURE, "token issued in the future") \
+	X(EL_ERR_TOKEN_TOO_OLD, "token older than token_max_age") \
+	X(EL_ERR_TOKEN_OID, "token object id missing or not a GUID") \
+	X(EL_ERR_TOKEN_APP_ONLY, "app-only tokens are not accepted") \
+	X(EL_ERR_TOKEN_NO_NAME, "token carries no user name") \
+	X(EL_ERR_TOKEN_USER_MISMATCH, "token is for another user") \
+	X(EL_ERR_TOKEN_CLAIM_TYPE, "token claim has the wrong type") \
+	X(EL_ERR_DEVICE_PENDING, "sign-in not completed yet") \
+	X(EL_ERR_DEVICE_DECLINED, "sign-in was declined") \
+	X(EL_ERR_DEVICE_EXPIRED, "sign-in code expired") \
+	X(EL_ERR_DEVICE_BAD_CODE, "sign-in code not recognised") \
+	X(EL_ERR_DEVICE_TIMEOUT, "sign-in not completed in time") \
+	X(EL_ERR_DEVICE_ABORTED, "sign-in cancelled") \
+	X(EL_ERR_DEVICE_PROTOCOL, "identity provider answered the device flow unexpectedly") \
+	X(EL_ERR_ROLE_NONE, "user holds neither VM login role") \
+	X(EL_ERR_ROLE_UNAVAILABLE, "role source unavailable") \
+	X(EL_ERR_ARM_FORBIDDEN, "VM identity may not read role assignments") \
+	X(EL_ERR_BOUND_OTHER, "name is bound to another directory object") \
+	X(EL_ERR_ABORTED, "conversation aborted")
+
+#define EL_ERR_ENUM_(sym, text) sym##_IDX,
+enum el_err_index { EL_ERR_LIST(EL_ERR_ENUM_) EL_ERR_COUNT_ };
+#undef EL_ERR_ENUM_
+#define EL_ERR_DEFINE_(sym, text) sym = -(int)sym##_IDX,
+enum el_err { EL_ERR_LIST(EL_ERR_DEFINE_) };
+#undef EL_ERR_DEFINE_
+
+/* Short text for a code (0 or negative). Unknown codes give "unknown error". */
+const char *el_strerror(int r);
+/* Symbol for a code, e.g. "EL_ERR_TOKEN_ALG". */
+const char *el_errname(int r);
+/* Code for a symbol, or 1 if there is none. */
+int el_errfromname(const char *name);
+
+#endif

@@ -1,0 +1,38 @@
+/* strutil.h - small string helpers shared by everything. libc only. */
+#ifndef EL_STRUTIL_H
+#define EL_STRUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* Decimal unsigned integer, whole string, no sign, no spaces, in [min,max].
+ * Returns 0 or EL_ERR_INVAL. */
+int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret_v) EL_MUST_CHECK;
+
+/* Strip leading and trailing ASCII whitespace in place; returns s+offset. */
+char *str_strip(char *s);
+
+/* Copy src into buf (always NUL-terminated). EL_ERR_RANGE if truncated. */
+int str_copy(char *buf, size_t buflen, const char *src) EL_MUST_CHECK;
+
+/* Constant-time-ish ASCII lower-casing copy; EL_ERR_RANGE if it does not fit. */
+int str_lower(char *buf, size_t buflen, const char *src) EL_MUST_CHECK;
+
+bool str_has_ctl(const char *s);	/* any byte < 0x20 or 0x7f */
+
+/* Read a whole regular file, at most cap bytes (EL_ERR_RANGE if larger).
+ * *ret_text is NUL-terminated, caller frees. Returns 0, EL_ERR_IO, EL_ERR_RANGE, EL_ERR_NOMEM. */
+int file_read_capped(const char *path, size_t cap, char **ret_text, size_t *ret_len) EL_MUST_CHECK;
+
+/* Write data to path atomically: temp file in the same directory, fsync,
+ * chmod to mode, rename, fsync of the directory. Returns 0 or EL_ERR_IO. */
+int file_write_atomic(const char *path, const void *data, size_t len, unsigned mode) EL_MUST_CHECK;
+
+/* True if st describes a file owned by root (or euid) and not writable by group/other. */
+struct stat;
+bool file_owner_safe(const struct stat *st);
+
+#endif

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install the Debian packages entra-login builds and tests with, if any is missing.
+# --always: run apt-get install even if all look present (CI).
+set -euo pipefail
+PKGS=(build-essential pkg-config libpam0g-dev libcurl4-openssl-dev libjansson-dev libssl-dev
+	libjwt-dev pamtester libpam-wrapper libnss-wrapper libpamtest0-dev libcmocka-dev
+	openssh-server openssh-client sudo python3-pytest python3-cryptography python3-jwt
+	python3-paramiko debhelper dpkg-dev fakeroot rpm lintian valgrind clang util-linux
+	ca-certificates curl)
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${1:-}" != "--always" ] && [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "missing packages: ${missing[*]} (run as root to install them)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+if [ ${#missing[@]} -gt 0 ] || [ "${1:-}" = "--always" ]; then
+	[ "${1:-}" = "--always" ] || apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${PKGS[@]}" >/dev/null
+fi
