@@ -28,7 +28,7 @@ CFLAGS += -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -Wall -Wextra -Werror
 	-Wformat=2 -Wshadow -Wvla -Wstrict-prototypes -Wmissing-prototypes \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -MMD -MP \
 	-DEL_SYSCONFDIR='"$(SYSCONFDIR)"' -DEL_STATEDIR='"$(LOCALSTATEDIR)/entra-login"' \
-	-Icommon/base -Icommon/net
+	-iquote common/base -iquote common/net
 LDFLAGS += -Wl,-z,relro,-z,now,-z,defs,--as-needed
 NET_LIBS := -lcurl -ljansson -ljwt -lcrypto
 

@@ -1,4 +1,4 @@
-/* limits.h - caps on everything that comes from outside. One place, named. */
+/* el_limits.h - caps on everything that comes from outside. One place, named. */
 #ifndef EL_LIMITS_H
 #define EL_LIMITS_H
 

@@ -1,0 +1,118 @@
+/* names.c - the name rules of design section 4. libc only, no allocation. */
+#include <string.h>
+
+#include "el_limits.h"
+#include "names.h"
+#include "strutil.h"
+
+static bool local_char_ok(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+	       c == '-' || c == '\'' || c == '+';
+}
+
+static bool domain_char_ok(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
+}
+
+bool name_syntax_ok(const char *name)
+{
+	const char *at;
+	size_t n, local_len;
+
+	if (!name)
+		return false;
+	n = strnlen(name, EL_NAME_MAX + 1);
+	if (n == 0 || n > EL_NAME_MAX)
+		return false;
+	at = strchr(name, '@');
+	if (!at || strchr(at + 1, '@'))
+		return false;
+	local_len = (size_t)(at - name);
+	if (local_len == 0 || at[1] == '\0')
+		return false;
+	/* "." and ".." alone, or a leading dot/dash, could look like paths or options. */
+	if (name[0] == '.' || name[0] == '-')
+		return false;
+	for (size_t i = 0; i < local_len; i++)
+		if (!local_char_ok(name[i]))
+			return false;
+	for (const char *d = at + 1; *d; d++)
+		if (!domain_char_ok(*d))
+			return false;
+	if (at[1] == '.' || at[1] == '-' || name[n - 1] == '.' || strstr(at, ".."))
+		return false;
+	return true;
+}
+
+bool name_is_ours(const struct el_config *cfg, const char *name)
+{
+	if (!cfg || !name_syntax_ok(name))
+		return false;
+	return cfg_list_has(&cfg->domains, strchr(name, '@') + 1);
+}
+
+int name_from_upn(const char *upn, char *buf, size_t buflen)
+{
+	char tmp[EL_NAME_MAX + 1];
+
+	if (!upn || strnlen(upn, EL_NAME_MAX + 1) > EL_NAME_MAX)
+		return EL_ERR_NOT_OURS;
+	if (str_lower(tmp, sizeof(tmp), upn) < 0)
+		return EL_ERR_NOT_OURS;
+	if (!name_syntax_ok(tmp))
+		return EL_ERR_NOT_OURS;
+	return str_copy(buf, buflen, tmp);
+}
+
+int name_home(const char *tmpl, const char *name, char *buf, size_t buflen)
+{
+	const char *at = strchr(name, '@');
+	size_t used = 0;
+
+	if (!at)
+		return EL_ERR_INVAL;
+	for (const char *t = tmpl; *t; t++) {
+		const char *piece = t;
+		size_t plen = 1;
+
+		if (*t == '%') {
+			t++;
+			switch (*t) {
+			case 'u': piece = name; plen = strlen(name); break;
+			case 'l': piece = name; plen = (size_t)(at - name); break;
+			case 'd': piece = at + 1; plen = strlen(at + 1); break;
+			case '%': piece = t; plen = 1; break;
+			default: return EL_ERR_INVAL;
+			}
+		}
+		if (buflen - used <= plen)
+			return EL_ERR_RANGE;
+		memcpy(buf + used, piece, plen);
+		used += plen;
+	}
+	if (buflen == 0)
+		return EL_ERR_RANGE;
+	buf[used] = '\0';
+	return 0;
+}
+
+bool name_is_guid(const char *s)
+{
+	static const char pattern[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+
+	if (!s || strlen(s) != sizeof(pattern) - 1)
+		return false;
+	for (size_t i = 0; pattern[i]; i++) {
+		char c = s[i];
+
+		if (pattern[i] == '-') {
+			if (c != '-')
+				return false;
+		} else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) {
+			return false;
+		}
+	}
+	return true;
+}

@@ -1,0 +1,191 @@
+/* strutil.c - small string and file helpers. libc only. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "strutil.h"
+
+int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret_v)
+{
+	uint64_t v = 0;
+
+	if (!s || !*s)
+		return EL_ERR_INVAL;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return EL_ERR_INVAL;
+		if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, (uint64_t)(*p - '0'), &v))
+			return EL_ERR_INVAL;
+	}
+	if (v < min || v > max)
+		return EL_ERR_INVAL;
+	*ret_v = v;
+	return 0;
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+char *str_strip(char *s)
+{
+	size_t n;
+
+	while (is_space(*s))
+		s++;
+	n = strlen(s);
+	while (n > 0 && is_space(s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+int str_copy(char *buf, size_t buflen, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (buflen == 0)
+		return EL_ERR_RANGE;
+	if (n >= buflen) {
+		buf[0] = '\0';
+		return EL_ERR_RANGE;
+	}
+	memcpy(buf, src, n + 1);
+	return 0;
+}
+
+int str_lower(char *buf, size_t buflen, const char *src)
+{
+	size_t i;
+
+	for (i = 0; src[i]; i++) {
+		if (i + 1 >= buflen) {
+			if (buflen)
+				buf[0] = '\0';
+			return EL_ERR_RANGE;
+		}
+		buf[i] = (src[i] >= 'A' && src[i] <= 'Z') ? (char)(src[i] + 32) : src[i];
+	}
+	if (buflen == 0)
+		return EL_ERR_RANGE;
+	buf[i] = '\0';
+	return 0;
+}
+
+bool str_has_ctl(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+bool file_owner_safe(const struct stat *st)
+{
+	if (st->st_uid != 0 && st->st_uid != geteuid())
+		return false;
+	return (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
+int file_read_capped(const char *path, size_t cap, char **ret_text, size_t *ret_len)
+{
+	struct stat st;
+	char *text = NULL;
+	size_t len = 0;
+	int fd = -1, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0) {
+		r = EL_ERR_IO;
+		goto out;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		r = EL_ERR_IO;
+		goto out;
+	}
+	if ((uint64_t)st.st_size > cap) {
+		r = EL_ERR_RANGE;
+		goto out;
+	}
+	text = malloc(cap + 1 < (size_t)st.st_size + 1 ? cap + 1 : (size_t)st.st_size + 1);
+	if (!text) {
+		r = EL_ERR_NOMEM;
+		goto out;
+	}
+	/* Read what fstat promised; a file that grew meanwhile is truncated at that size. */
+	while (len < (size_t)st.st_size) {
+		ssize_t n = read(fd, text + len, (size_t)st.st_size - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = EL_ERR_IO;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	text[len] = '\0';
+	*ret_text = text;
+	*ret_len = len;
+	text = NULL;
+	r = 0;
+out:
+	free(text);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+int file_write_atomic(const char *path, const void *data, size_t len, unsigned mode)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	const char *p = data;
+	int fd = -1, dfd = -1, r = EL_ERR_IO;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+		return EL_ERR_RANGE;
+	if (str_copy(dir, sizeof(dir), path) < 0)
+		return EL_ERR_RANGE;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		goto out;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto out;
+		p += n;
+		len -= (size_t)n;
+	}
+	if (fchmod(fd, mode) < 0 || fsync(fd) < 0)
+		goto out;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0)
+		goto out;
+	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0)
+		(void)fsync(dfd);
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (r < 0)
+		(void)unlink(tmp);
+	if (dfd >= 0)
+		close(dfd);
+	return r;
+}
