@@ -55,6 +55,7 @@ else
 Q := @
 endif
 
+.SECONDARY:
 .PHONY: all check unit bench deps install clean demo check-linkage valgrind
 all: $(NSS_SO) $(PAM_SO) $(CLI)
 

@@ -15,7 +15,9 @@
 #include "names.h"
 #include "strutil.h"
 
-enum kind { K_STR, K_URL, K_PATH, K_GUID, K_UINT, K_LIST, K_LOWER_LIST, K_SOURCES, K_GROUP };
+/* K_LIST entries end up in group lines and logs, so they may not hold ':' or
+ * '%'; K_AUD_LIST entries are URIs compared exactly and may. */
+enum kind { K_STR, K_URL, K_PATH, K_GUID, K_UINT, K_LIST, K_LOWER_LIST, K_AUD_LIST, K_SOURCES, K_GROUP };
 
 struct key {
 	const char *name;
@@ -31,7 +33,7 @@ static const struct key keys[] = {
 	{ "tenant_id", K_GUID, F(tenant_id), 0, 0, NULL, true },
 	{ "client_id", K_GUID, F(client_id), 0, 0, NULL, true },
 	{ "authority", K_URL, F(authority), 0, 0, "https://login.microsoftonline.com", false },
-	{ "audiences", K_LIST, F(audiences), 0, 0, NULL, false },
+	{ "audiences", K_AUD_LIST, F(audiences), 0, 0, NULL, false },
 	{ "ca_file", K_PATH, F(ca_file), 0, 0, NULL, false },
 	{ "domains", K_LOWER_LIST, F(domains), 0, 0, NULL, true },
 	{ "uid_min", K_UINT, F(uid_min), 1000, 4294967294u, "1000000000", false },
@@ -122,32 +124,34 @@ static int list_add(struct el_list *l, const char *item)
 }
 
 /* Characters a list entry may hold: no separators of group, passwd or sudoers lines. */
-static bool list_item_ok(const char *s)
+static bool list_item_ok(const char *s, bool uri)
 {
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
-		if (c < 0x21 || c > 0x7e || c == ':' || c == ',' || c == '%' || c == '#' || c == '\\')
+		if (c < 0x21 || c > 0x7e || c == ',' || c == '#' || c == '\\')
+			return false;
+		if (!uri && (c == ':' || c == '%' || c == '/'))
 			return false;
 	}
 	return true;
 }
 
-static int parse_list(struct parse_ctx *ctx, const struct key *k, char *value, struct el_list *out,
-		      bool lower)
+static int parse_list(struct parse_ctx *ctx, const struct key *k, char *value, struct el_list *out)
 {
-	char *save = NULL, *tok;
+	char *rest = value, *tok;
 	int r;
 
 	list_free(out);
-	for (tok = strtok_r(value, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	/* strsep, not strtok: "a,,b" must be an error, not two entries. */
+	for (tok = strsep(&rest, ","); tok; tok = strsep(&rest, ",")) {
 		char *item = str_strip(tok);
 
 		if (!*item)
 			return fail(ctx, k->name, "empty entry in comma list");
-		if (!list_item_ok(item))
+		if (!list_item_ok(item, k->kind == K_AUD_LIST))
 			return fail(ctx, k->name, "entry '%.64s' has a forbidden character", item);
-		if (lower)
+		if (k->kind == K_LOWER_LIST)
 			for (char *p = item; *p; p++)
 				if (*p >= 'A' && *p <= 'Z')
 					*p = (char)(*p + 32);
@@ -258,7 +262,8 @@ static int parse_value(struct parse_ctx *ctx, const struct key *k, char *value, 
 		break;
 	case K_LIST:
 	case K_LOWER_LIST:
-		return parse_list(ctx, k, value, field, k->kind == K_LOWER_LIST);
+	case K_AUD_LIST:
+		return parse_list(ctx, k, value, field);
 	case K_SOURCES:
 		return parse_sources(ctx, k, value, cfg);
 	}
@@ -272,7 +277,7 @@ void cfg_free(struct el_config *cfg)
 	for (size_t i = 0; i < N_KEYS; i++) {
 		void *field = (char *)cfg + keys[i].off;
 
-		if (keys[i].kind == K_LIST || keys[i].kind == K_LOWER_LIST)
+		if (keys[i].kind == K_LIST || keys[i].kind == K_LOWER_LIST || keys[i].kind == K_AUD_LIST)
 			list_free(field);
 		else if (keys[i].kind != K_UINT && keys[i].kind != K_SOURCES)
 			free(*(char **)field);

@@ -1,0 +1,18 @@
+/* cmds.h - the CLI's subcommands. Each takes the loaded configuration and
+ * its own arguments (argv[0] is the subcommand name) and returns the
+ * process exit code: 0 success, 1 a negative answer, 2 usage or config
+ * error, 3 identity provider or keys unavailable. One file per command. */
+#ifndef EL_CMDS_H
+#define EL_CMDS_H
+
+struct el_config;
+
+int cmd_verify_token(const struct el_config *cfg, int argc, char **argv);
+int cmd_status(const struct el_config *cfg, int argc, char **argv);
+int cmd_users(const struct el_config *cfg, int argc, char **argv);
+int cmd_show(const struct el_config *cfg, int argc, char **argv);
+int cmd_forget(const struct el_config *cfg, int argc, char **argv);
+int cmd_refresh(const struct el_config *cfg, int argc, char **argv);
+int cmd_configure(const struct el_config *cfg, int argc, char **argv);
+
+#endif
