@@ -1,0 +1,143 @@
+/* auth.c - pam_sm_authenticate's flow: choose the method, validate, bind.
+ *
+ * Whatever the method, a login succeeds only when a fully validated token
+ * names exactly ctx->user and the name is not bound to another object id.
+ */
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <security/pam_ext.h>
+
+#include "auth.h"
+#include "conv.h"
+#include "err.h"
+#include "jwt.h"
+
+bool local_user_exists(const char *name)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	bool found = false;
+	FILE *f = fopen("/etc/passwd", "re");
+
+	if (!f)
+		return false;
+	while (fgetpwent_r(f, &pw, buf, sizeof(buf), &res) == 0) {
+		if (strcmp(pw.pw_name, name) == 0) {
+			found = true;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+static void claims_cleanup(pam_handle_t *pamh, void *data, int status)
+{
+	(void)pamh;
+	(void)status;
+	jwt_claims_free(data);
+}
+
+static const char *user_message(int r)
+{
+	switch (el_to_pam(r)) {
+	case PAM_AUTHINFO_UNAVAIL:
+		return "Entra ID cannot be reached from this host right now; try again later or use a local account.";
+	case PAM_PERM_DENIED:
+		return "Access denied: you need the Azure role \"Virtual Machine Administrator Login\" or "
+		       "\"Virtual Machine User Login\" on this machine.";
+	default:
+		break;
+	}
+	switch (r) {
+	case EL_ERR_TOKEN_USER_MISMATCH:
+		return "Sign-in refused: the token belongs to another user; sign in as the user you log in as.";
+	case EL_ERR_TOKEN_EXPIRED:
+	case EL_ERR_TOKEN_TOO_OLD:
+		return "Sign-in refused: the token is too old; get a fresh token and try again.";
+	case EL_ERR_BOUND_OTHER:
+		return "Sign-in refused: this user name belongs to another directory account on this host; ask an administrator.";
+	case EL_ERR_DEVICE_DECLINED:
+		return "Sign-in was declined in the browser.";
+	case EL_ERR_DEVICE_EXPIRED:
+	case EL_ERR_DEVICE_TIMEOUT:
+		return "The sign-in code expired before sign-in completed; connect again for a new code.";
+	default:
+		return "Sign-in refused: the token is not valid for this host; get a new token and try again.";
+	}
+}
+
+/* Auto mode: one prompt offers both ways. An empty answer means "device code". */
+static int auth_auto(struct pam_ctx *ctx, struct jwt_claims **ret_claims)
+{
+	char *answer = NULL;
+	int r;
+
+	r = conv_prompt(ctx, "Press Enter to sign in with a code in your browser, or paste an Entra ID token "
+			     "(part 1, empty line to finish): ", &answer);
+	if (r < 0)
+		return r;
+	if (answer[0] == '\0') {
+		secret_free(answer);
+		return auth_device(ctx, ret_claims);
+	}
+	return auth_token(ctx, answer, ret_claims);
+}
+
+int auth_token(struct pam_ctx *ctx, char *first_part, struct jwt_claims **ret_claims)
+{
+	struct el_keys *keys = NULL;
+	char *token = NULL;
+	size_t len = 0;
+	int r;
+
+	r = conv_read_token(ctx, first_part, &token, &len);
+	if (r < 0)
+		goto out;
+	r = keys_open(ctx->cfg, &keys);
+	if (r < 0)
+		goto out;
+	r = jwt_validate(ctx->cfg, keys, token, len, JWT_ACCESS_TOKEN, ctx->user, time(NULL), ret_claims);
+out:
+	keys_free(keys);
+	secret_free(token);
+	return r;
+}
+
+int auth_run(struct pam_ctx *ctx)
+{
+	struct jwt_claims *claims = NULL;
+	int r, pr;
+
+	switch (ctx->mode) {
+	case MODE_TOKEN:
+		r = auth_token(ctx, NULL, &claims);
+		break;
+	case MODE_DEVICE:
+		r = auth_device(ctx, &claims);
+		break;
+	default:
+		r = auth_auto(ctx, &claims);
+		break;
+	}
+	if (r == 0)
+		r = auth_bind_and_authorize(ctx, claims);
+	if (r < 0) {
+		pamctx_log(ctx, el_to_pam(r) == PAM_AUTHINFO_UNAVAIL ? LOG_ERR : LOG_NOTICE,
+			   "authentication failed", claims ? claims->oid : NULL, r);
+		if (r != EL_ERR_ABORTED)
+			conv_error(ctx, user_message(r));
+		jwt_claims_free(claims);
+		return el_to_pam(r);
+	}
+	pamctx_log(ctx, LOG_INFO, "authenticated", claims->oid, 0);
+	pr = pam_set_data(ctx->pamh, PAM_ENTRA_DATA_CLAIMS, claims, claims_cleanup);
+	if (pr != PAM_SUCCESS) {
+		jwt_claims_free(claims);
+		return PAM_BUF_ERR;
+	}
+	return PAM_SUCCESS;
+}
