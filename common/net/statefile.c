@@ -1,0 +1,115 @@
+/* statefile.c - trusted cache files under the state directory. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "statefile.h"
+#include "strutil.h"
+
+int state_path(const struct el_config *cfg, const char *name, char *buf, size_t buflen)
+{
+	const char *dir = cfg->state_dir ? cfg->state_dir : EL_STATEDIR;
+	int n = snprintf(buf, buflen, "%s/%s", dir, name);
+
+	return n < 0 || (size_t)n >= buflen ? EL_ERR_RANGE : 0;
+}
+
+/* Open and vet; on success *ret_fd is open and *st filled. */
+static int open_trusted(const struct el_config *cfg, const char *name, int *ret_fd, struct stat *st)
+{
+	char path[4096];
+	int fd, r;
+
+	r = state_path(cfg, name, path, sizeof(path));
+	if (r < 0)
+		return r;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return errno == ENOENT ? EL_ERR_NOT_FOUND : errno == ELOOP ? EL_ERR_INSECURE : EL_ERR_IO;
+	if (fstat(fd, st) < 0) {
+		close(fd);
+		return EL_ERR_IO;
+	}
+	if (!S_ISREG(st->st_mode) || !file_owner_safe(st)) {
+		close(fd);
+		return EL_ERR_INSECURE;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+int state_stat(const struct el_config *cfg, const char *name, time_t *ret_mtime)
+{
+	struct stat st;
+	int fd = -1, r;
+
+	r = open_trusted(cfg, name, &fd, &st);
+	if (r < 0)
+		return r;
+	close(fd);
+	*ret_mtime = st.st_mtime;
+	return 0;
+}
+
+int state_read(const struct el_config *cfg, const char *name, size_t cap, char **ret_text, size_t *ret_len,
+	       time_t *ret_mtime)
+{
+	struct stat st;
+	char *text = NULL;
+	size_t len = 0;
+	int fd = -1, r;
+
+	r = open_trusted(cfg, name, &fd, &st);
+	if (r < 0)
+		return r;
+	if ((unsigned long long)st.st_size > cap) {
+		r = EL_ERR_CORRUPT;
+		goto out;
+	}
+	text = malloc((size_t)st.st_size + 1);
+	if (!text) {
+		r = EL_ERR_NOMEM;
+		goto out;
+	}
+	while (len < (size_t)st.st_size) {
+		ssize_t n = read(fd, text + len, (size_t)st.st_size - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = EL_ERR_IO;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	text[len] = '\0';
+	*ret_text = text;
+	*ret_len = len;
+	if (ret_mtime)
+		*ret_mtime = st.st_mtime;
+	text = NULL;
+	r = 0;
+out:
+	free(text);
+	close(fd);
+	return r;
+}
+
+int state_write(const struct el_config *cfg, const char *name, const void *data, size_t len)
+{
+	const char *dir = cfg->state_dir ? cfg->state_dir : EL_STATEDIR;
+	char path[4096];
+	int r;
+
+	r = state_path(cfg, name, path, sizeof(path));
+	if (r < 0)
+		return r;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return EL_ERR_IO;
+	return file_write_atomic(path, data, len, 0644);
+}

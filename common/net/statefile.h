@@ -1,0 +1,41 @@
+/* statefile.h - the network caches kept under cfg->state_dir
+ * (openid-configuration.json, jwks.json, jwks.refresh).
+ *
+ * They hold nothing secret (public endpoints and public keys) and are
+ * written 0644, atomically, by root; a reader trusts one only if it is a
+ * regular file (not a symlink), owned by root (or the caller's euid, for
+ * tests and unprivileged CLI runs) and not writable by group or others.
+ * Stateless and thread-safe.
+ */
+#ifndef EL_STATEFILE_H
+#define EL_STATEFILE_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "conf.h"
+#include "err.h"
+
+#define STATE_DISCOVERY "openid-configuration.json"
+#define STATE_JWKS "jwks.json"
+#define STATE_JWKS_REFRESH "jwks.refresh"
+
+/* "{state_dir}/{name}" into buf. Returns 0 or EL_ERR_RANGE. */
+int state_path(const struct el_config *cfg, const char *name, char *buf, size_t buflen) EL_MUST_CHECK;
+
+/* Read a trusted state file of at most cap bytes (NUL-terminated, caller
+ * frees *ret_text). ret_mtime may be NULL. Returns 0, EL_ERR_NOT_FOUND,
+ * EL_ERR_INSECURE (owner, mode, not a regular file), EL_ERR_CORRUPT (larger
+ * than cap), EL_ERR_IO, EL_ERR_NOMEM. */
+int state_read(const struct el_config *cfg, const char *name, size_t cap, char **ret_text, size_t *ret_len,
+	       time_t *ret_mtime) EL_MUST_CHECK;
+
+/* Only the metadata: Returns 0 with *ret_mtime, or the codes of state_read. */
+int state_stat(const struct el_config *cfg, const char *name, time_t *ret_mtime) EL_MUST_CHECK;
+
+/* Replace a state file atomically with mode 0644, creating state_dir
+ * (0755) if it does not exist. Returns 0, EL_ERR_IO, EL_ERR_RANGE. Callers
+ * may ignore the result: a cache that cannot be written is only slower. */
+int state_write(const struct el_config *cfg, const char *name, const void *data, size_t len);
+
+#endif
