@@ -1,0 +1,100 @@
+"""HTTP response helpers of the fake Entra ID: Entra's error shape and the fault switches."""
+import datetime
+import json
+import time
+import uuid
+
+import arm
+
+
+def json_resp(status, obj, headers=None):
+    h = {"Content-Type": "application/json; charset=utf-8"}
+    h.update(headers or {})
+    return status, h, json.dumps(obj).encode()
+
+
+def aad_error(status, error, code, text, headers=None):
+    trace, corr = str(uuid.uuid4()), str(uuid.uuid4())
+    ts = datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M:%SZ")
+    desc = "AADSTS%d: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s" % (
+        code, text, trace, corr, ts)
+    return json_resp(status, {"error": error, "error_description": desc, "error_codes": [code],
+                              "timestamp": ts, "trace_id": trace, "correlation_id": corr,
+                              "error_uri": "https://login.microsoftonline.com/error?code=%d" % code},
+                     headers)
+
+
+def missing_param(name):
+    return aad_error(400, "invalid_request", 900144,
+                     "The request body must contain the following parameter: '%s'." % name)
+
+
+def bad_tenant(tenant):
+    return aad_error(400, "invalid_tenant", 90002,
+                     "Tenant '%s' not found. Check to make sure you have the correct tenant ID and "
+                     "are signing into the correct cloud. Check with your subscription administrator, "
+                     "this may happen if there are no active subscriptions for the tenant." % tenant)
+
+
+def slow_down_resp():
+    return aad_error(400, "slow_down", 70016,
+                     "The client is polling too frequently. Wait the interval returned by the "
+                     "devicecode endpoint, plus 5 seconds after every slow_down, between requests.")
+
+
+
+# ------------------------------------------------------------------ faults
+def fault_response(app, f, endpoint, req):
+    """Response tuple for fault f, 'DOWN' to drop the connection, or None to go on."""
+    mode = f["mode"]
+    pathq = req.path + ("?" + req.raw_query if req.raw_query else "")
+    if mode == "down":
+        return "DOWN"
+    if mode == "stall":
+        time.sleep(float(f.get("seconds", 30)))
+        return None
+    if mode == "status":
+        code = int(f.get("status", 503))
+        if "body" in f:
+            body = f["body"] if isinstance(f["body"], str) else json.dumps(f["body"])
+            return code, {"Content-Type": f.get("content_type", "application/json")}, body.encode()
+        if endpoint == "arm":
+            return arm.arm_error(code, "InternalServerError", "Encountered internal server error.")
+        if endpoint == "imds":
+            return json_resp(code, {"error": "unknown", "error_description": "Internal error"})
+        return aad_error(code, "temporarily_unavailable", 90006,
+                         "The service is temporarily unavailable.")
+    if mode == "throttle":
+        h = {"Retry-After": str(f.get("retry_after", 1))}
+        if endpoint == "arm":
+            return arm.arm_error(429, "TooManyRequests", "The request is being throttled.", h)
+        if endpoint == "imds":
+            return json_resp(429, {"error": "too_many_requests",
+                                   "error_description": "Too many requests"}, h)
+        return aad_error(429, "temporarily_unavailable", 90055,
+                         "There are too many incoming requests. Please retry later.", h)
+    if mode == "forbidden":
+        if endpoint == "arm":
+            return arm.forbidden(req.path)
+        return aad_error(403, "access_denied", 50105, "The signed in user is not assigned to a role.")
+    if mode == "badjson":
+        return 200, {"Content-Type": "application/json; charset=utf-8"}, \
+            f.get("body", '{"issuer": "https://127.0.0.1", "keys": [{"kty": "RSA", "n": ').encode()
+    if mode == "empty":
+        return 200, {"Content-Type": "application/json; charset=utf-8"}, b""
+    if mode == "huge":
+        size = int(f.get("size", 10 * 1024 * 1024))
+        head, tail = b'{"keys": [], "padding": "', b'"}'
+        return 200, {"Content-Type": "application/json; charset=utf-8"}, \
+            head + b"A" * max(0, size - len(head) - len(tail)) + tail
+    if mode == "redirect_http":
+        loc = "http://127.0.0.1:%d%s" % (app.ports["http"], pathq)
+        return int(f.get("status", 302)), {"Location": loc, "Content-Length": "0"}, b""
+    if mode == "redirect_other":
+        loc = "https://127.0.0.2:%d%s" % (app.ports["https"], pathq)
+        return int(f.get("status", 302)), {"Location": loc}, b""
+    if mode == "slow_down":
+        return slow_down_resp()
+    raise ValueError("unknown fault mode %r" % mode)
+
+
