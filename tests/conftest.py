@@ -1,0 +1,131 @@
+"""Shared pytest fixtures: the build, the fake Entra ID, configs, PAM stacks, pamtester.
+
+Every test talks to 127.0.0.1 only and writes only below its tmp_path.
+"""
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BUILD = pathlib.Path(os.environ.get("EL_BUILD", ROOT / "build"))
+sys.path.insert(0, str(ROOT / "tests" / "fakeidp"))
+
+from entra_fake import CLIENT_ID, TENANT, FakeEntra  # noqa: E402
+
+PAM_MODULE = BUILD / "pam_entra.so"
+NSS_MODULE = BUILD / "libnss_entra.so.2"
+CLI = BUILD / "entra-login"
+
+
+def asan_preload():
+    """LD_PRELOAD value for running our sanitized .so inside uninstrumented programs."""
+    if "build-san" not in str(BUILD):
+        return []
+    libs = []
+    for name in ("libasan.so", "libubsan.so"):
+        out = subprocess.run(["cc", "-print-file-name=" + name], capture_output=True, text=True).stdout.strip()
+        if out and os.path.isabs(out):
+            libs.append(os.path.realpath(out))
+    return libs
+
+
+def write_config(path, fake=None, state_dir=None, **keys):
+    """Write an entra-login config (root-owned, 0644). keys override defaults; None drops a key."""
+    conf = {
+        "tenant_id": TENANT,
+        "client_id": CLIENT_ID,
+        "domains": "contoso.com, fabrikam.example",
+        "clock_skew": "120",
+        "http_timeout": "5",
+        "login_timeout": "20",
+    }
+    if fake is not None:
+        conf.update(authority=fake.authority, ca_file=fake.ca_file, imds_url=fake.imds_url,
+                    arm_url=fake.arm_url)
+    if state_dir is not None:
+        conf["state_dir"] = str(state_dir)
+    conf.update(keys)
+    text = "".join(f"{k} = {v}\n" for k, v in conf.items() if v is not None)
+    path = pathlib.Path(path)
+    path.write_text(text)
+    os.chmod(path, 0o644)
+    return path
+
+
+@pytest.fixture(scope="session")
+def fake_material(tmp_path_factory):
+    """Keys and certificates generated once per run, copied into each test's fake."""
+    d = tmp_path_factory.mktemp("fake-material")
+    fe = FakeEntra().start(d, interval=0)
+    fe.stop()
+    return d
+
+
+@pytest.fixture
+def fake(tmp_path, fake_material):
+    """A running fake Entra ID (devicecode interval 0, so the module polls every 1 s)."""
+    fe = FakeEntra().start(tmp_path / "fake", interval=0, material_from=fake_material)
+    yield fe
+    fe.stop()
+
+
+@pytest.fixture
+def state_dir(tmp_path):
+    d = tmp_path / "state"
+    d.mkdir(mode=0o755)
+    return d
+
+
+@pytest.fixture
+def config(tmp_path, fake, state_dir):
+    """Path of a config pointing at the fake; call config_with(**keys) for variants."""
+    return write_config(tmp_path / "entra-login.conf", fake, state_dir)
+
+
+@pytest.fixture
+def config_with(tmp_path, fake, state_dir):
+    def make(**keys):
+        return write_config(tmp_path / "entra-login.conf", fake, state_dir, **keys)
+    return make
+
+
+class PamStack:
+    """A PAM service file in a private directory, run through pam_wrapper + pamtester."""
+
+    def __init__(self, directory, service="entra-test"):
+        self.dir = pathlib.Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.service = service
+
+    def write(self, lines):
+        (self.dir / self.service).write_text("\n".join(lines) + "\n")
+        return self
+
+    def env(self):
+        env = dict(os.environ)
+        env.update(PAM_WRAPPER="1", PAM_WRAPPER_SERVICE_DIR=str(self.dir))
+        env["LD_PRELOAD"] = ":".join(asan_preload() + ["libpam_wrapper.so"])
+        return env
+
+    def run(self, user, ops=("authenticate",), stdin="", timeout=60):
+        """pamtester: returns CompletedProcess (stdout = info text, stderr = prompts + result)."""
+        return subprocess.run(["pamtester", "-v", self.service, user, *ops], input=stdin, text=True,
+                              capture_output=True, env=self.env(), timeout=timeout)
+
+    def popen(self, user, ops=("authenticate",)):
+        return subprocess.Popen(["pamtester", "-v", self.service, user, *ops], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env())
+
+
+@pytest.fixture
+def pam_stack(tmp_path):
+    return PamStack(tmp_path / "pam.d")
+
+
+def token_parts(token, size=1000):
+    """The answers a user gives for a pasted token: parts of <= size bytes, then an empty line."""
+    parts = [token[i:i + size] for i in range(0, len(token), size)]
+    return "\n".join(parts) + "\n\n"

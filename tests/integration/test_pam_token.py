@@ -1,0 +1,102 @@
+"""pam_entra.so with pasted tokens, driven by pamtester through pam_wrapper."""
+import subprocess
+
+import pytest
+
+from conftest import PAM_MODULE, token_parts
+
+
+@pytest.fixture
+def token_stack(pam_stack, config):
+    return pam_stack.write([f"auth required {PAM_MODULE} config={config} mode=token"])
+
+
+def test_valid_token_in_parts_logs_in(token_stack, fake):
+    groups = ["%08d-0000-4000-8000-000000000000" % i for i in range(24)]
+    tok = fake.mint("access_v2", upn="alice@contoso.com", groups=groups)
+    assert len(tok) > 2000, "the token should need three parts"
+    parts = token_parts(tok)
+    assert parts.count("\n") >= 4
+    res = token_stack.run("alice@contoso.com", stdin=parts)
+    assert res.returncode == 0, res.stderr
+    assert "successfully authenticated" in res.stderr
+    assert res.stderr.count("Entra ID token (part") >= 4
+
+
+@pytest.mark.parametrize("case", ["wrong-signature", "expired", "other-user", "graph-audience", "garbage"])
+def test_bad_token_is_refused(token_stack, fake, case):
+    if case == "wrong-signature":
+        tok = fake.mint("access_v2", upn="alice@contoso.com", key="rogue", headers={"kid": fake.key("k1").kid})
+    elif case == "expired":
+        tok = fake.mint("access_v2", upn="alice@contoso.com", backdate=7200, lifetime=3600)
+    elif case == "other-user":
+        tok = fake.mint("access_v2", upn="bob@contoso.com")
+    elif case == "graph-audience":
+        tok = fake.mint("graph", upn="alice@contoso.com")
+    else:
+        tok = "not.a.token"
+    res = token_stack.run("alice@contoso.com", stdin=token_parts(tok))
+    assert res.returncode != 0
+    assert "Authentication failure" in res.stderr or "Authentication" in res.stderr
+    assert "Sign-in refused" in res.stdout + res.stderr
+
+
+def test_other_user_message_says_whose(token_stack, fake):
+    res = token_stack.run("alice@contoso.com", stdin=token_parts(fake.mint("access_v2", upn="bob@contoso.com")))
+    assert res.returncode != 0
+    assert "belongs to another user" in res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("user", ["root", "daemon", "nobody", "alice@other.com", "Alice@contoso.com"])
+def test_local_and_foreign_users_are_ignored(pam_stack, config, user):
+    # pam_entra returns PAM_IGNORE; the next module decides. With only pam_deny after it,
+    # authentication fails without any prompt of ours; with pam_permit it succeeds.
+    pam_stack.write([f"auth sufficient {PAM_MODULE} config={config}", "auth required pam_permit.so"])
+    res = pam_stack.run(user, stdin="")
+    assert res.returncode == 0, res.stderr
+    assert "Entra" not in res.stderr + res.stdout
+
+
+def test_local_user_ignored_even_when_alone(pam_stack, config):
+    # A stack with only our module: PAM_IGNORE from every module means failure, never success.
+    pam_stack.write([f"auth required {PAM_MODULE} config={config}"])
+    res = pam_stack.run("root", stdin="")
+    assert res.returncode != 0
+    assert "Entra" not in res.stderr + res.stdout
+
+
+def test_idp_unreachable_without_cache_is_authinfo_unavail(pam_stack, tmp_path, fake, state_dir):
+    from conftest import write_config
+    conf = write_config(tmp_path / "c.conf", fake, state_dir, authority="https://127.0.0.1:9")
+    pam_stack.write([f"auth required {PAM_MODULE} config={conf} mode=token"])
+    res = pam_stack.run("alice@contoso.com", stdin=token_parts(fake.mint("access_v2")))
+    assert res.returncode != 0
+    assert "cannot be reached" in res.stdout + res.stderr
+
+
+def test_broken_config_refuses_directory_user_and_ignores_local(pam_stack, tmp_path):
+    bad = tmp_path / "bad.conf"
+    bad.write_text("tenant_id = common\n")
+    bad.chmod(0o644)
+    pam_stack.write([f"auth sufficient {PAM_MODULE} config={bad}", "auth required pam_deny.so"])
+    assert pam_stack.run("alice@contoso.com", stdin="").returncode != 0
+    pam_stack.write([f"auth sufficient {PAM_MODULE} config={bad}", "auth required pam_permit.so"])
+    assert pam_stack.run("root", stdin="").returncode == 0
+
+
+def test_token_too_many_parts_refused(token_stack, fake):
+    res = token_stack.run("alice@contoso.com", stdin=("x" * 1000 + "\n") * 40 + "\n")
+    assert res.returncode != 0
+
+
+def test_oversized_part_refused(token_stack, fake):
+    tok = fake.mint("access_v2", upn="alice@contoso.com")
+    res = token_stack.run("alice@contoso.com", stdin=token_parts(tok, size=1500))
+    assert res.returncode != 0
+
+
+def test_no_token_logged(token_stack, fake, tmp_path):
+    tok = fake.mint("access_v2", upn="bob@contoso.com")
+    res = token_stack.run("alice@contoso.com", stdin=token_parts(tok))
+    sig = tok.split(".")[2][:40]
+    assert sig not in res.stdout + res.stderr
