@@ -19,7 +19,7 @@ def test_valid_token_in_parts_logs_in(token_stack, fake):
     assert parts.count("\n") >= 4
     res = token_stack.run("alice@contoso.com", stdin=parts)
     assert res.returncode == 0, res.stderr
-    assert "successfully authenticated" in res.stderr
+    assert "successfully authenticated" in res.stdout + res.stderr
     assert res.stderr.count("Entra ID token (part") >= 4
 
 
