@@ -1,0 +1,141 @@
+"""A real sshd on 127.0.0.1 configured only with the files in conf/, inside an Isolated namespace,
+and an OpenSSH client driven through SSH_ASKPASS."""
+import os
+import pathlib
+import socket
+import subprocess
+import time
+
+from isolated import Isolated, q
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CONF = ROOT / "conf"
+LOCAL_USER = "eltestlocal"
+LOCAL_PASSWORD = "correct horse battery staple"
+
+ASKPASS = r"""#!/bin/sh
+# Records every prompt (argv[1], info text included) and answers from the answers file, in order.
+dir=$(dirname "$0")
+printf '%s\n---\n' "$1" >> "$dir/prompts.log"
+n=$(cat "$dir/answer.idx" 2>/dev/null || echo 0)
+n=$((n + 1))
+echo "$n" > "$dir/answer.idx"
+sed -n "${n}p" "$dir/answers"
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pam_stack_for_sshd():
+    """Debian's /etc/pam.d/sshd with our lines (conf/pam.d/entra-login-sshd) put before each include."""
+    ours = {}
+    for line in (CONF / "pam.d" / "entra-login-sshd").read_text().splitlines():
+        if line and not line.startswith("#"):
+            ours.setdefault(line.split()[0], []).append(line)
+    out = []
+    for line in pathlib.Path("/etc/pam.d/sshd").read_text().splitlines():
+        for kind in ("auth", "account", "session"):
+            if line.strip() == f"@include common-{kind}":
+                out.extend(ours.pop(kind, []))
+        out.append(line)
+    assert not ours, "every kind of our lines found a place"
+    return "\n".join(out) + "\n"
+
+
+class SshdEnv:
+    def __init__(self, tmp, build, config_text):
+        self.tmp = pathlib.Path(tmp)
+        self.iso = Isolated(self.tmp / "iso", build)
+        self.port = free_port()
+        self.proc = None
+        self.run_dir = self.tmp / "sshd"
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        iso = self.iso
+        iso.add_etc("entra-login.conf", config_text)
+        iso.copy_etc("ssh/sshd_config.d/50-entra-login.conf", CONF / "sshd_config.d" / "50-entra-login.conf")
+        iso.copy_etc("sudoers.d/entra-login", CONF / "sudoers.d" / "entra-login", 0o440)
+        iso.add_etc("pam.d/sshd-entra", pam_stack_for_sshd())
+        # A local account with a password, visible only inside the namespace.
+        pw_hash = subprocess.run(["openssl", "passwd", "-6", LOCAL_PASSWORD], capture_output=True,
+                                 text=True, check=True).stdout.strip()
+        passwd = pathlib.Path("/etc/passwd").read_text()
+        shadow = pathlib.Path("/etc/shadow").read_text()
+        iso.add_etc("passwd", passwd + f"{LOCAL_USER}:x:4242:4242:test:/home/{LOCAL_USER}:/bin/sh\n")
+        iso.add_etc("shadow", shadow + f"{LOCAL_USER}:{pw_hash}:19000:0:99999:7:::\n", 0o640)
+        os.chown(iso.etc / "shadow", 0, 42)  # group shadow
+        iso.add_etc("group", pathlib.Path("/etc/group").read_text() + f"{LOCAL_USER}:x:4242:\n")
+        (iso.home / LOCAL_USER).mkdir(exist_ok=True)
+        os.chown(iso.home / LOCAL_USER, 4242, 4242)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.run_dir / "hostkey")],
+                       check=True)
+        (self.run_dir / "sshd_config").write_text(f"""\
+Include /etc/ssh/sshd_config.d/50-entra-login.conf
+Port {self.port}
+ListenAddress 127.0.0.1
+HostKey {self.run_dir}/hostkey
+PidFile {self.run_dir}/sshd.pid
+KbdInteractiveAuthentication no
+PasswordAuthentication yes
+PubkeyAuthentication yes
+PermitRootLogin no
+LoginGraceTime 120
+MaxStartups 50:30:100
+MaxSessions 50
+LogLevel VERBOSE
+""")
+        (self.run_dir / "sshd-entra").unlink(missing_ok=True)
+        (self.run_dir / "sshd-entra").symlink_to("/usr/sbin/sshd")
+
+    def start(self):
+        log = open(self.run_dir / "sshd.log", "ab")
+        self.proc = self.iso.popen(
+            f"exec {q(self.run_dir / 'sshd-entra')} -D -e -f {q(self.run_dir / 'sshd_config')}",
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.close()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("sshd exited:\n" + self.log())
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("sshd did not listen:\n" + self.log())
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def log(self):
+        return (self.run_dir / "sshd.log").read_text(errors="replace")
+
+    def ssh(self, user, command, answers, methods="keyboard-interactive", timeout=90, tag="c"):
+        """Run `ssh -l user 127.0.0.1 command` answering prompts from `answers` (list of strings).
+        Returns (CompletedProcess, prompts seen)."""
+        d = self.tmp / f"client-{tag}"
+        d.mkdir(parents=True, exist_ok=True)
+        for f in ("prompts.log", "answer.idx"):
+            (d / f).unlink(missing_ok=True)
+        (d / "answers").write_text("".join(a + "\n" for a in answers))
+        ap = d / "askpass"
+        ap.write_text(ASKPASS)
+        ap.chmod(0o700)
+        env = dict(os.environ, SSH_ASKPASS=str(ap), SSH_ASKPASS_REQUIRE="force", DISPLAY=":0")
+        cmd = ["ssh", "-F", "/dev/null", "-p", str(self.port), "-l", user,
+               "-o", "StrictHostKeyChecking=no", "-o", f"UserKnownHostsFile={d}/known_hosts",
+               "-o", f"PreferredAuthentications={methods}", "-o", "NumberOfPasswordPrompts=1",
+               "-o", "ConnectTimeout=10", "-o", "BatchMode=no", "-T", "127.0.0.1", command]
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
+                             stdin=subprocess.DEVNULL)
+        prompts = (d / "prompts.log").read_text() if (d / "prompts.log").exists() else ""
+        return res, prompts
