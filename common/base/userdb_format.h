@@ -1,0 +1,165 @@
+/* userdb_format.h - the on-disk layout of the user database (users.db).
+ *
+ * One file, written whole by userdb_write.c (temp file, fsync, rename) and
+ * mapped read-only by every reader (NSS in every process, PAM, the CLI).
+ * Native byte order (little-endian on every platform we ship); the byte
+ * order mark makes a foreign-endian file fail validation instead of being
+ * misread. All offsets are from the start of the file and 8-aligned.
+ *
+ * Header, 128 bytes:
+ *
+ *    0       8      12      16              24      28      32
+ *    +-------+-------+-------+---------------+-------+-------+
+ *    | magic "ENTRAUDB"      | version | bom | file_size     |
+ *    +-----------------------+-----------------------+-------+
+ *   24 n_users  28 record_size  32 records_off (u64)
+ *   40 name_slots (u32)  44 uid_slots (u32)
+ *   48 name_table_off (u64)  56 uid_table_off (u64)
+ *   64 n_admins (u32)  68 n_members (u32)
+ *   72 admins_off (u64)  80 members_off (u64)
+ *   88 strings_off (u64)  96 strings_len (u64)
+ *  104 generation (u64)  counts writes, for humans and tests
+ *  112 superseded (u32)  0; set to 1 in place, on the old inode, after a
+ *                        writer renamed a newer file over it, so readers
+ *                        that mapped it reload at once. Not checksummed.
+ *  116 reserved (u32)    0
+ *  120 checksum (u64)    udb_hash64 over bytes 0..111, then the name table,
+ *                        uid table, admins list and members list, chained.
+ *
+ * Then, each at its offset:
+ *
+ *   records      n_users x struct udb_disk_rec (80 bytes), sorted by name
+ *   name table   name_slots x { u32 tag, u32 rec+1 }   open addressing,
+ *                slot = hash & (name_slots-1), linear probing, rec+1 == 0
+ *                is an empty slot; tag = hash >> 32 (hash = udb_hash64 of
+ *                the name with UDB_SEED_NAME)
+ *   uid table    uid_slots x { u32 uid, u32 rec+1 }    same, slot from
+ *                udb_mix32(uid)
+ *   admins       n_admins x u32 rec    role admin, name order
+ *   members      n_members x u32 rec   role admin or user, name order
+ *   strings      NUL-terminated strings referenced by the records
+ *
+ * Record, 80 bytes:
+ *
+ *    0 uid (u32)   4 role (u8)  5 flags (u8)  6 name_len (u16)
+ *    8 name_off (u32, from strings_off)   12 display_len (u16)  14 pad (u16, 0)
+ *   16 display_off (u32)   20 pad (u32, 0)
+ *   24 first_login (i64, Unix seconds, 0 = never)
+ *   32 last_login (i64)
+ *   40 oid (16 bytes, GUID text order, all zero when not bound)
+ *   56 tid (16 bytes)
+ *   72 checksum (u64): udb_hash64 over bytes 0..71, the name and its NUL,
+ *                      the display name and its NUL, chained.
+ *
+ * Table sizes are powers of two larger than n_users, so every probe run
+ * ends at an empty slot; readers still bound probes by the table size.
+ * The header checksum is verified once when a file is mapped, a record's
+ * each time it is used: a flipped byte anywhere that matters turns into
+ * EL_ERR_CORRUPT, never into a wrong answer.
+ */
+#ifndef EL_USERDB_FORMAT_H
+#define EL_USERDB_FORMAT_H
+
+#include <stdint.h>
+
+#define UDB_MAGIC "ENTRAUDB"
+#define UDB_VERSION 1u
+#define UDB_BOM 0x01020304u
+#define UDB_HEADER_SIZE 128u
+#define UDB_RECORD_SIZE 80u
+#define UDB_DISPLAY_MAX 256	/* bytes of display name kept, without NUL */
+#define UDB_SEED_NAME 0x6e616d6500000001ull
+#define UDB_SEED_HDR 0x6864720000000001ull
+#define UDB_SEED_REC 0x7265630000000001ull
+
+enum { UDB_FLAG_BOUND = 1 };	/* oid/tid valid; clear = forgotten, uid reserved */
+
+struct udb_disk_hdr {
+	char magic[8];
+	uint32_t version;
+	uint32_t bom;
+	uint64_t file_size;
+	uint32_t n_users;
+	uint32_t record_size;
+	uint64_t records_off;
+	uint32_t name_slots;
+	uint32_t uid_slots;
+	uint64_t name_table_off;
+	uint64_t uid_table_off;
+	uint32_t n_admins;
+	uint32_t n_members;
+	uint64_t admins_off;
+	uint64_t members_off;
+	uint64_t strings_off;
+	uint64_t strings_len;
+	uint64_t generation;
+	uint32_t superseded;
+	uint32_t reserved;
+	uint64_t checksum;
+};
+#define UDB_HDR_SUMMED 112u	/* bytes of the header the checksum covers */
+
+struct udb_disk_rec {
+	uint32_t uid;
+	uint8_t role;
+	uint8_t flags;
+	uint16_t name_len;
+	uint32_t name_off;
+	uint16_t display_len;
+	uint16_t pad0;
+	uint32_t display_off;
+	uint32_t pad1;
+	int64_t first_login;
+	int64_t last_login;
+	uint8_t oid[16];
+	uint8_t tid[16];
+	uint64_t checksum;
+};
+#define UDB_REC_SUMMED 72u
+
+struct udb_disk_slot {
+	uint32_t key;		/* name tag or uid */
+	uint32_t rec1;		/* record index + 1, 0 = empty */
+};
+
+_Static_assert(sizeof(struct udb_disk_hdr) == UDB_HEADER_SIZE, "header layout");
+_Static_assert(__builtin_offsetof(struct udb_disk_hdr, superseded) == UDB_HDR_SUMMED, "header layout");
+_Static_assert(__builtin_offsetof(struct udb_disk_hdr, checksum) == 120, "header layout");
+_Static_assert(sizeof(struct udb_disk_rec) == UDB_RECORD_SIZE, "record layout");
+_Static_assert(__builtin_offsetof(struct udb_disk_rec, checksum) == UDB_REC_SUMMED, "record layout");
+_Static_assert(sizeof(struct udb_disk_slot) == 8, "slot layout");
+
+/* The hash used for the name table and for checksums. Part of the format:
+ * changing it needs a new UDB_VERSION. Word at a time, each step a
+ * bijection of the state, so any single changed word changes the result. */
+static inline uint64_t udb_hash64(const void *data, uint64_t len, uint64_t seed)
+{
+	const unsigned char *p = data;
+	uint64_t h = seed ^ (len * 0x9e3779b97f4a7c15ull), w;
+
+	for (; len >= 8; len -= 8, p += 8) {
+		__builtin_memcpy(&w, p, 8);
+		h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+		h ^= h >> 31;
+	}
+	w = 0;
+	for (uint64_t i = 0; i < len; i++)
+		w |= (uint64_t)p[i] << (8 * i);
+	h = (h ^ w ^ (len << 56)) * 0x94d049bb133111ebull;
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 32;
+	return h;
+}
+
+static inline uint32_t udb_mix32(uint32_t x)
+{
+	x ^= x >> 16;
+	x *= 0x7feb352du;
+	x ^= x >> 15;
+	x *= 0x846ca68bu;
+	x ^= x >> 16;
+	return x;
+}
+
+#endif

@@ -1,0 +1,432 @@
+/* userdb_write.c - change users.db: lock, re-read, modify, write whole.
+ *
+ * Every change runs as a transaction: flock the lock file, map the current
+ * database, copy its records into memory, apply the change, serialize a new
+ * file (userdb_format.h), replace the old one atomically, then flag the old
+ * inode superseded so processes that still map it reload at once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "el_limits.h"
+#include "names.h"
+#include "strutil.h"
+#include "uidmap.h"
+#include "userdb.h"
+#include "userdb_format.h"
+#include "userdb_write.h"
+
+static void ws_free(struct udb_ws *w)
+{
+	for (size_t i = 0; i < w->n_owned; i++)
+		free(w->owned[i]);
+	free(w->owned);
+	free(w->recs);
+	free(w->name_tab);
+	free(w->uid_set);
+	uidmap_local_free(w->local);
+	udb_close(w->old);
+}
+
+/* Keep a copy of s (at most max bytes) alive until the transaction ends. */
+static int ws_strdup(struct udb_ws *w, const char *s, size_t n, const char **ret)
+{
+	char *copy;
+
+	if (w->n_owned == w->cap_owned) {
+		size_t ncap = w->cap_owned ? w->cap_owned * 2 : 16;
+		char **p = realloc(w->owned, ncap * sizeof(*p));
+
+		if (!p)
+			return EL_ERR_NOMEM;
+		w->owned = p;
+		w->cap_owned = ncap;
+	}
+	copy = malloc(n + 1);
+	if (!copy)
+		return EL_ERR_NOMEM;
+	memcpy(copy, s, n);
+	copy[n] = '\0';
+	w->owned[w->n_owned++] = copy;
+	*ret = copy;
+	return 0;
+}
+
+static uint32_t pow2_above(size_t n)
+{
+	uint32_t s = 8;
+
+	while (s <= n + n / 3 + 1)
+		s <<= 1;
+	return s;
+}
+
+/* Indexes over w->recs: name -> index+1, and the set of uids in use. Sized
+ * for cap records, rebuilt when the record array grows. */
+static int ws_index(struct udb_ws *w)
+{
+	uint32_t ns = pow2_above(w->cap);
+	uint32_t *nt = calloc(ns, sizeof(uint32_t)), *us = calloc(ns, sizeof(uint32_t));
+
+	if (!nt || !us) {
+		free(nt);
+		free(us);
+		return EL_ERR_NOMEM;
+	}
+	free(w->name_tab);
+	free(w->uid_set);
+	w->name_tab = nt;
+	w->uid_set = us;
+	w->slots = ns;
+	for (size_t i = 0; i < w->n; i++) {
+		uint32_t h = (uint32_t)udb_hash64(w->recs[i].name, w->recs[i].name_len, UDB_SEED_NAME);
+		uint32_t j;
+
+		for (j = h & (ns - 1); nt[j]; j = (j + 1) & (ns - 1))
+			if (strcmp(w->recs[nt[j] - 1].name, w->recs[i].name) == 0)
+				return EL_ERR_CORRUPT;	/* a name twice */
+		nt[j] = (uint32_t)i + 1;
+		if (w->recs[i].uid == 0)
+			continue;
+		for (j = udb_mix32(w->recs[i].uid) & (ns - 1); us[j]; j = (j + 1) & (ns - 1))
+			if (us[j] == w->recs[i].uid)
+				return EL_ERR_CORRUPT;	/* a uid twice */
+		us[j] = w->recs[i].uid;
+	}
+	return 0;
+}
+
+struct udb_wrec *udb_ws_find(struct udb_ws *w, const char *name)
+{
+	uint32_t h = (uint32_t)udb_hash64(name, strlen(name), UDB_SEED_NAME);
+
+	for (uint32_t j = h & (w->slots - 1); w->name_tab[j]; j = (j + 1) & (w->slots - 1))
+		if (strcmp(w->recs[w->name_tab[j] - 1].name, name) == 0)
+			return &w->recs[w->name_tab[j] - 1];
+	return NULL;
+}
+
+static int uid_taken(void *userdata, uint32_t uid)
+{
+	struct udb_ws *w = userdata;
+
+	for (uint32_t j = udb_mix32(uid) & (w->slots - 1); w->uid_set[j]; j = (j + 1) & (w->slots - 1))
+		if (w->uid_set[j] == uid)
+			return 1;
+	return 0;
+}
+
+int udb_ws_add(struct udb_ws *w, const char *name, struct udb_wrec **ret)
+{
+	struct udb_wrec *rec;
+	uint32_t uid;
+	int r;
+
+	if (w->n >= EL_USERDB_USERS_MAX)
+		return EL_ERR_FULL;
+	r = uidmap_pick(w->cfg, w->local, name, uid_taken, w, w->n, &uid);
+	if (r < 0)
+		return r;
+	if (w->n == w->cap) {
+		size_t ncap = w->cap ? w->cap * 2 : 64;
+		struct udb_wrec *p = realloc(w->recs, ncap * sizeof(*p));
+
+		if (!p)
+			return EL_ERR_NOMEM;
+		w->recs = p;
+		w->cap = ncap;
+	}
+	rec = &w->recs[w->n];
+	memset(rec, 0, sizeof(*rec));
+	r = ws_strdup(w, name, strlen(name), &rec->name);
+	if (r < 0)
+		return r;
+	rec->name_len = strlen(name);
+	rec->display = "";
+	rec->uid = uid;
+	w->n++;
+	if (w->n >= w->cap || w->slots <= w->n + w->n / 3 + 1) {
+		r = ws_index(w);
+		if (r < 0)
+			return r;
+	} else {
+		uint32_t h = (uint32_t)udb_hash64(name, rec->name_len, UDB_SEED_NAME), j;
+
+		for (j = h & (w->slots - 1); w->name_tab[j]; j = (j + 1) & (w->slots - 1))
+			;
+		w->name_tab[j] = (uint32_t)w->n;
+		for (j = udb_mix32(uid) & (w->slots - 1); w->uid_set[j]; j = (j + 1) & (w->slots - 1))
+			;
+		w->uid_set[j] = uid;
+	}
+	*ret = &w->recs[w->n - 1];
+	return 0;
+}
+
+/* Display names end up in the GECOS field: no ':' and no control bytes,
+ * capped at UDB_DISPLAY_MAX bytes without splitting a UTF-8 sequence. */
+int udb_ws_set_display(struct udb_ws *w, struct udb_wrec *rec, const char *display)
+{
+	char buf[UDB_DISPLAY_MAX + 1];
+	size_t n = display ? strnlen(display, UDB_DISPLAY_MAX + 1) : 0;
+	int r;
+
+	if (n > UDB_DISPLAY_MAX) {
+		n = UDB_DISPLAY_MAX;
+		while (n > 0 && ((unsigned char)display[n] & 0xc0) == 0x80)
+			n--;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)display[i];
+
+		buf[i] = (c < 0x20 || c == 0x7f || c == ':') ? ' ' : (char)c;
+	}
+	buf[n] = '\0';
+	r = ws_strdup(w, buf, n, &rec->display);
+	if (r < 0)
+		return r;
+	rec->display_len = n;
+	return 0;
+}
+
+static int load(struct udb_ws *w, const char *path)
+{
+	uint32_t n;
+	int r;
+
+	r = uidmap_local_load(UIDMAP_PASSWD, UIDMAP_GROUP, &w->local);
+	if (r < 0)
+		return r;
+	r = udb_open_path(path, &w->old);
+	if (r == EL_ERR_NOT_FOUND) {
+		w->cap = 64;
+		w->recs = calloc(w->cap, sizeof(*w->recs));
+		return w->recs ? ws_index(w) : EL_ERR_NOMEM;
+	}
+	if (r < 0)
+		return r;
+	n = udb_count(w->old);
+	w->cap = (size_t)n + 64;
+	w->recs = calloc(w->cap, sizeof(*w->recs));
+	if (!w->recs)
+		return EL_ERR_NOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		struct udb_user u;
+		struct udb_wrec *rec = &w->recs[i];
+
+		r = udb_get(w->old, i, &u);
+		if (r < 0)
+			return r;
+		rec->name = u.name;
+		rec->name_len = strlen(u.name);
+		rec->display = u.display_name;
+		rec->display_len = strlen(u.display_name);
+		rec->uid = u.uid;
+		rec->role = u.role;
+		rec->bound = u.bound;
+		memcpy(rec->oid, u.oid, 16);
+		memcpy(rec->tid, u.tid, 16);
+		rec->first_login = u.first_login;
+		rec->last_login = u.last_login;
+	}
+	w->n = n;
+	w->generation = udb_generation(w->old);
+	return ws_index(w);
+}
+
+static int cmp_wrec(const void *a, const void *b)
+{
+	return strcmp(((const struct udb_wrec *)a)->name, ((const struct udb_wrec *)b)->name);
+}
+
+#define ALIGN8(x) (((x) + 7) & ~(uint64_t)7)
+
+static void put_slot(struct udb_disk_slot *tab, uint32_t mask, uint32_t start, uint32_t key, uint32_t rec)
+{
+	uint32_t j;
+
+	for (j = start & mask; tab[j].rec1; j = (j + 1) & mask)
+		;
+	tab[j].key = key;
+	tab[j].rec1 = rec + 1;
+}
+
+/* Lay the live records out as a users.db image; *ret_buf is malloc'ed. */
+static int serialize(struct udb_ws *w, unsigned char **ret_buf, size_t *ret_len)
+{
+	struct udb_disk_hdr *h;
+	unsigned char *buf;
+	uint64_t off, strings = 0, size, sp = 0;
+	uint32_t n = 0, n_adm = 0, n_mem = 0, slots, a = 0, m = 0;
+
+	for (size_t i = 0; i < w->n; i++) {
+		if (w->recs[i].deleted)
+			continue;
+		w->recs[n++] = w->recs[i];
+	}
+	w->n = n;
+	qsort(w->recs, n, sizeof(*w->recs), cmp_wrec);
+	for (uint32_t i = 0; i < n; i++) {
+		strings += w->recs[i].name_len + 1 + w->recs[i].display_len + 1;
+		n_adm += w->recs[i].role == UDB_ROLE_ADMIN;
+		n_mem += w->recs[i].role != UDB_ROLE_NONE;
+	}
+	slots = pow2_above(n);
+	off = UDB_HEADER_SIZE + (uint64_t)n * UDB_RECORD_SIZE;
+	off += 2 * (uint64_t)slots * 8;
+	off = ALIGN8(off + (uint64_t)n_adm * 4);
+	off = ALIGN8(off + (uint64_t)n_mem * 4);
+	size = ALIGN8(off + strings);
+	if (size > EL_USERDB_SIZE_MAX || strings > UINT32_MAX)
+		return EL_ERR_FULL;
+	buf = calloc(1, size);
+	if (!buf)
+		return EL_ERR_NOMEM;
+	h = (struct udb_disk_hdr *)buf;
+	memcpy(h->magic, UDB_MAGIC, 8);
+	h->version = UDB_VERSION;
+	h->bom = UDB_BOM;
+	h->file_size = size;
+	h->n_users = n;
+	h->record_size = UDB_RECORD_SIZE;
+	h->records_off = UDB_HEADER_SIZE;
+	h->name_slots = h->uid_slots = slots;
+	h->name_table_off = h->records_off + (uint64_t)n * UDB_RECORD_SIZE;
+	h->uid_table_off = h->name_table_off + (uint64_t)slots * 8;
+	h->n_admins = n_adm;
+	h->n_members = n_mem;
+	h->admins_off = h->uid_table_off + (uint64_t)slots * 8;
+	h->members_off = ALIGN8(h->admins_off + (uint64_t)n_adm * 4);
+	h->strings_off = off;
+	h->strings_len = strings;
+	h->generation = w->generation + 1;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct udb_wrec *s = &w->recs[i];
+		struct udb_disk_rec *r = (struct udb_disk_rec *)(buf + h->records_off) + i;
+		char *pool = (char *)buf + h->strings_off;
+		uint64_t sum;
+
+		r->uid = s->uid;
+		r->role = (uint8_t)s->role;
+		r->flags = s->bound ? UDB_FLAG_BOUND : 0;
+		r->name_len = (uint16_t)s->name_len;
+		r->name_off = (uint32_t)sp;
+		memcpy(pool + sp, s->name, s->name_len + 1);
+		sp += s->name_len + 1;
+		r->display_len = (uint16_t)s->display_len;
+		r->display_off = (uint32_t)sp;
+		memcpy(pool + sp, s->display, s->display_len + 1);
+		sp += s->display_len + 1;
+		r->first_login = s->first_login;
+		r->last_login = s->last_login;
+		memcpy(r->oid, s->oid, 16);
+		memcpy(r->tid, s->tid, 16);
+		sum = udb_hash64(r, UDB_REC_SUMMED, UDB_SEED_REC);
+		sum = udb_hash64(s->name, s->name_len + 1, sum);
+		r->checksum = udb_hash64(s->display, s->display_len + 1, sum);
+		{
+			uint64_t nh = udb_hash64(s->name, s->name_len, UDB_SEED_NAME);
+
+			put_slot((struct udb_disk_slot *)(buf + h->name_table_off), slots - 1, (uint32_t)nh,
+				 (uint32_t)(nh >> 32), i);
+			put_slot((struct udb_disk_slot *)(buf + h->uid_table_off), slots - 1, udb_mix32(s->uid),
+				 s->uid, i);
+		}
+		if (s->role == UDB_ROLE_ADMIN)
+			((uint32_t *)(buf + h->admins_off))[a++] = i;
+		if (s->role != UDB_ROLE_NONE)
+			((uint32_t *)(buf + h->members_off))[m++] = i;
+	}
+	{
+		uint64_t sum = udb_hash64(h, UDB_HDR_SUMMED, UDB_SEED_HDR);
+
+		sum = udb_hash64(buf + h->name_table_off, (uint64_t)slots * 8, sum);
+		sum = udb_hash64(buf + h->uid_table_off, (uint64_t)slots * 8, sum);
+		sum = udb_hash64(buf + h->admins_off, (uint64_t)n_adm * 4, sum);
+		h->checksum = udb_hash64(buf + h->members_off, (uint64_t)n_mem * 4, sum);
+	}
+	*ret_buf = buf;
+	*ret_len = size;
+	return 0;
+}
+
+static int lock_take(const struct el_config *cfg, int *ret_fd)
+{
+	char path[4096];
+	struct timespec pause = { 0, 5 * 1000 * 1000 };
+	int fd, n;
+
+	if (mkdir(cfg->state_dir, 0755) < 0 && errno != EEXIST)
+		return EL_ERR_IO;
+	n = snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, UDB_LOCK_FILE);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return EL_ERR_RANGE;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (fd < 0)
+		return EL_ERR_IO;
+	for (int waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += 5) {
+		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= UDB_LOCK_TIMEOUT_MS) {
+			close(fd);
+			return EL_ERR_LOCK;
+		}
+		nanosleep(&pause, NULL);
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+/* After the rename: tell readers that still map the old inode. */
+static void mark_superseded(int old_fd)
+{
+	uint32_t one = 1;
+
+	if (old_fd >= 0)
+		(void)!pwrite(old_fd, &one, sizeof(one), offsetof(struct udb_disk_hdr, superseded));
+}
+
+int udb_transact(const struct el_config *cfg, int (*op)(struct udb_ws *w, void *arg), void *arg)
+{
+	struct udb_ws w = { .cfg = cfg };
+	char path[4096];
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	int lock_fd = -1, old_fd = -1, r;
+
+	r = udb_path(cfg, path, sizeof(path));
+	if (r < 0)
+		return r;
+	r = lock_take(cfg, &lock_fd);
+	if (r < 0)
+		return r;
+	r = load(&w, path);
+	if (r < 0)
+		goto out;
+	r = op(&w, arg);
+	if (r != 0) {
+		r = r > 0 ? 0 : r;	/* > 0: nothing to change */
+		goto out;
+	}
+	r = serialize(&w, &buf, &len);
+	if (r < 0)
+		goto out;
+	if (w.old)
+		old_fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	r = file_write_atomic(path, buf, len, 0644);
+	if (r < 0)
+		goto out;
+	mark_superseded(old_fd);
+out:
+	if (old_fd >= 0)
+		close(old_fd);
+	free(buf);
+	ws_free(&w);
+	close(lock_fd);	/* releases the flock */
+	return r;
+}

@@ -1,0 +1,58 @@
+/* userdb_write.h - internal: the write transaction behind the userdb.h
+ * writer calls (userdb_ops.c). Not for use outside userdb_*.c.
+ * Single-threaded per transaction; transactions exclude each other with
+ * an flock on <state_dir>/users.lock. */
+#ifndef EL_USERDB_WRITE_H
+#define EL_USERDB_WRITE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "userdb.h"
+
+struct uidmap_local;
+
+/* One record being edited. Strings are borrowed from the old mapping or
+ * from copies the transaction owns. */
+struct udb_wrec {
+	const char *name, *display;
+	size_t name_len, display_len;
+	uint32_t uid;
+	enum udb_role role;
+	bool bound, deleted;
+	uint8_t oid[16], tid[16];
+	int64_t first_login, last_login;
+};
+
+struct udb_ws {
+	const struct el_config *cfg;
+	struct udb *old;		/* the file being replaced, or NULL */
+	struct uidmap_local *local;	/* /etc/passwd and /etc/group */
+	struct udb_wrec *recs;
+	size_t n, cap;
+	uint32_t *name_tab, *uid_set;	/* open addressing over recs */
+	uint32_t slots;
+	char **owned;
+	size_t n_owned, cap_owned;
+	uint64_t generation;
+};
+
+/* Lock, load, run op, and unless op returned non-zero write the result and
+ * unlock. op returns 0 (write), 1 (nothing changed) or a negative EL_ERR_*
+ * (nothing written, returned). */
+int udb_transact(const struct el_config *cfg, int (*op)(struct udb_ws *w, void *arg), void *arg) EL_MUST_CHECK;
+
+/* The record of name, or NULL. Pointers into w->recs stay valid until the
+ * next udb_ws_add. */
+struct udb_wrec *udb_ws_find(struct udb_ws *w, const char *name);
+
+/* Append a record for name with the UID uidmap picks; role none, unbound.
+ * Returns 0, EL_ERR_NOT_OURS (a local name), EL_ERR_FULL, EL_ERR_NOMEM. */
+int udb_ws_add(struct udb_ws *w, const char *name, struct udb_wrec **ret) EL_MUST_CHECK;
+
+/* Set rec's display name, sanitized (no ':' or control bytes) and capped. */
+int udb_ws_set_display(struct udb_ws *w, struct udb_wrec *rec, const char *display) EL_MUST_CHECK;
+
+#endif
