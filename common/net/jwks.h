@@ -37,8 +37,7 @@
 struct el_key {
 	char *kid;
 	EVP_PKEY *pkey;		/* public RSA key */
-	char *pem;		/* the same as SubjectPublicKeyInfo PEM (for libjwt) */
-	size_t pem_len;
+	EVP_MD_CTX *verify;	/* RS256 verify context for pkey, copied per token */
 	int bits;
 	bool weak;		/* bits < JWKS_MIN_BITS */
 };
