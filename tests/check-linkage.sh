@@ -14,8 +14,10 @@ bad=$(nm -D --defined-only "$nss" | awk '{print $3}' | grep -v '^_nss_entra_' | 
 bad=$(nm -D --defined-only "$pam" | awk '{print $3}' | grep -v '^pam_sm_' | grep -v '^$' || true)
 [ -z "$bad" ] || { echo "check-linkage: $pam exports $bad" >&2; fail=1; }
 # No libjwt: common/net/jwt.c verifies with OpenSSL directly (why: its header comment).
+# Capture first: grep -q closing the pipe early would fail ldd under pipefail.
+deps=$(ldd "$pam")
 for lib in libcurl libjansson libcrypto libpam; do
-	ldd "$pam" | grep -q "$lib" || { echo "check-linkage: $pam does not link $lib" >&2; fail=1; }
+	grep -q "$lib" <<<"$deps" || { echo "check-linkage: $pam does not link $lib" >&2; fail=1; }
 done
 [ $fail -eq 0 ] && echo "check-linkage: NSS needs only libc; exports are entry points only"
 exit $fail
