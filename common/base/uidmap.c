@@ -77,7 +77,7 @@ static int scan(struct uidmap_local *l, char *text, const size_t *id_fields, siz
 	int r;
 
 	for (; line && *line; line = next) {
-		char *fields[4] = { NULL };
+		char *fields[5] = { NULL };	/* the last one holds the rest */
 		size_t nf = 0;
 		char *p;
 
@@ -86,9 +86,9 @@ static int scan(struct uidmap_local *l, char *text, const size_t *id_fields, siz
 			*next++ = '\0';
 		if (line[0] == '+' || line[0] == '-' || line[0] == '#' || line[0] == '\0')
 			continue;
-		for (p = line; p && nf < 4; nf++) {
+		for (p = line; p && nf < 5; nf++) {
 			fields[nf] = p;
-			p = strchr(p, ':');
+			p = nf < 4 ? strchr(p, ':') : NULL;
 			if (p)
 				*p++ = '\0';
 		}
