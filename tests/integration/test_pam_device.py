@@ -6,7 +6,7 @@ import time
 import pytest
 
 from conftest import PAM_MODULE, write_config
-from entra_fake import OTHER_TENANT
+from entra_fake import OTHER_TENANT, USER_APP_ROLE
 
 USER = "alice@contoso.com"
 
@@ -21,7 +21,7 @@ def login(stack, user=USER, stdin="\n", timeout=60):
 
 
 def test_approved_device_login(device_stack, fake):
-    fake.auto("approve", upn=USER, after_polls=1)
+    fake.auto("approve", upn=USER, after_polls=1, roles=[USER_APP_ROLE])
     res = login(device_stack)
     out = res.stdout + res.stderr
     assert res.returncode == 0, out
@@ -38,7 +38,7 @@ def test_approved_device_login(device_stack, fake):
 
 def test_auto_mode_empty_answer_starts_device_flow(pam_stack, config, fake):
     pam_stack.write([f"auth required {PAM_MODULE} config={config}"])
-    fake.auto("approve", upn=USER)
+    fake.auto("approve", upn=USER, roles=[USER_APP_ROLE])
     res = pam_stack.run(USER, stdin="\n\n")
     out = res.stdout + res.stderr
     assert res.returncode == 0, out
@@ -81,7 +81,7 @@ def test_closed_conversation_ends_at_once(device_stack, fake):
 
 def test_slow_down_grows_the_interval(device_stack, fake):
     fake.fault("token", "slow_down", count=1)
-    fake.auto("approve", upn=USER, after_polls=2)
+    fake.auto("approve", upn=USER, after_polls=2, roles=[USER_APP_ROLE])
     res = login(device_stack)
     assert res.returncode == 0, res.stdout + res.stderr
     polls = [e["t_mono"] for e in fake.requests("token")]
@@ -95,7 +95,7 @@ def test_polls_no_faster_than_interval_and_request_counts(tmp_path, pam_stack, f
     fake.set_interval(2)
     conf = write_config(tmp_path / "c.conf", fake, state_dir)
     pam_stack.write([f"auth required {PAM_MODULE} config={conf} mode=device"])
-    fake.auto("approve", upn=USER, after_polls=2)
+    fake.auto("approve", upn=USER, after_polls=2, roles=[USER_APP_ROLE])
     res = pam_stack.run(USER, stdin="\n")
     assert res.returncode == 0, res.stdout + res.stderr
     first = fake.requests()
@@ -108,7 +108,7 @@ def test_polls_no_faster_than_interval_and_request_counts(tmp_path, pam_stack, f
     polls = [e["t_mono"] for e in first if e["endpoint"] == "token"]
     assert all(b - a >= 1.9 for a, b in zip(polls, polls[1:])), polls
     fake.clear_requests()
-    fake.auto("approve", upn=USER)
+    fake.auto("approve", upn=USER, roles=[USER_APP_ROLE])
     res = pam_stack.run(USER, stdin="\n")
     assert res.returncode == 0
     counts = {}

@@ -13,7 +13,7 @@ def token_stack(pam_stack, config):
 
 def test_valid_token_in_parts_logs_in(token_stack, fake):
     groups = ["%08d-0000-4000-8000-000000000000" % i for i in range(24)]
-    tok = fake.mint("access_v2", upn="alice@contoso.com", groups=groups)
+    tok = fake.mint("access_v2", upn="alice@contoso.com", groups=groups, roles=["VirtualMachineUserLogin"])
     assert len(tok) > 2000, "the token should need three parts"
     parts = token_parts(tok)
     assert parts.count("\n") >= 4

@@ -1,0 +1,142 @@
+/* cmd_refresh.c - `entra-login refresh [--dry-run]`: re-decide the role of
+ * every bound user without their token, so a revoked role is revoked
+ * (aad_admins, aad_users) without waiting for the user's next login. Run by
+ * entra-login-refresh.timer.
+ *
+ * Only complete decisions are applied (roles.h): with `arm` first, ARM's
+ * answer; `static` by name. `claims` cannot answer without a token, so a
+ * decision that depends on it (claims listed before the deciding source) is
+ * not taken: the stored role stays until the user's next login. A source
+ * that is down keeps the stored role too, and the exit code says so.
+ *
+ * Exit: 0 done (roles kept only because claims cannot be checked offline
+ * count as done), 1 the user database could not be read or written,
+ * 2 usage, 3 a role source (IMDS, ARM) was unavailable for some user.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmds.h"
+#include "conf.h"
+#include "el_limits.h"
+#include "http.h"
+#include "roles.h"
+#include "userdb.h"
+
+#define REFRESH_TIMEOUTS 3	/* http_timeouts per user (IMDS, ARM pages, retries) */
+
+struct refresh {
+	const struct el_config *cfg;
+	bool dry_run;
+	unsigned users, changed, kept_offline, kept_unavailable, failed;
+};
+
+static enum udb_role to_udb(enum el_role role)
+{
+	return role == EL_ROLE_ADMIN ? UDB_ROLE_ADMIN : role == EL_ROLE_USER ? UDB_ROLE_USER : UDB_ROLE_NONE;
+}
+
+/* True if some source other than claims-without-a-token could not answer. */
+static bool network_unavailable(const struct role_result *res, const char **ret_src, int *ret_err)
+{
+	for (int src = EL_SRC_CLAIMS; src <= EL_ROLE_SOURCES_MAX; src++) {
+		if (res->unavailable[src] == 0 || (src == EL_SRC_CLAIMS && res->unavailable[src] == EL_ERR_ROLE_UNAVAILABLE))
+			continue;
+		*ret_src = roles_source_name(src);
+		*ret_err = res->unavailable[src];
+		return true;
+	}
+	return false;
+}
+
+static int refresh_one(const struct udb_user *u, void *userdata)
+{
+	struct refresh *st = userdata;
+	struct role_input in = { 0 };
+	struct role_result res;
+	char oid[EL_GUID_LEN + 1];
+	const char *src = NULL;
+	enum udb_role now_role;
+	int r, err = 0;
+
+	if (!u->bound)
+		return 0;
+	st->users++;
+	udb_guid_format(u->oid, oid);
+	in.name = u->name;
+	in.oid = oid;
+	r = roles_resolve(st->cfg, &in, http_deadline_in(st->cfg->http_timeout * REFRESH_TIMEOUTS), &res);
+	if (r == EL_ERR_NOMEM || r == EL_ERR_INVAL) {
+		fprintf(stderr, "entra-login: %s: %s\n", u->name, el_strerror(r));
+		st->failed++;
+		return 0;
+	}
+	if (res.incomplete) {
+		if (network_unavailable(&res, &src, &err)) {
+			printf("%s: kept %s (%s unavailable: %s)\n", u->name, udb_role_name(u->role), src, el_strerror(err));
+			st->kept_unavailable++;
+		} else {
+			printf("%s: kept %s (claims cannot be checked without the user's token)\n", u->name,
+			       udb_role_name(u->role));
+			st->kept_offline++;
+		}
+		return 0;
+	}
+	now_role = to_udb(res.role);
+	if (now_role == u->role) {
+		printf("%s: %s (unchanged, %s)\n", u->name, udb_role_name(now_role),
+		       res.source ? roles_source_name(res.source) : "no source grants a role");
+		return 0;
+	}
+	printf("%s: %s -> %s (%s)%s\n", u->name, udb_role_name(u->role), udb_role_name(now_role),
+	       res.source ? roles_source_name(res.source) : "no source grants a role", st->dry_run ? " [dry run]" : "");
+	if (st->dry_run) {
+		st->changed++;
+		return 0;
+	}
+	r = udb_set_role(st->cfg, u->name, now_role);
+	if (r < 0 && r != EL_ERR_NOT_FOUND) {
+		fprintf(stderr, "entra-login: %s: failed to record the role: %s\n", u->name, el_strerror(r));
+		st->failed++;
+		return 0;
+	}
+	st->changed++;
+	return 0;
+}
+
+static bool has_offline_source(const struct el_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_role_sources; i++)
+		if (cfg->role_sources[i] != EL_SRC_CLAIMS)
+			return true;
+	return false;
+}
+
+int cmd_refresh(const struct el_config *cfg, int argc, char **argv)
+{
+	struct refresh st = { .cfg = cfg };
+	int r;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--dry-run") == 0) {
+			st.dry_run = true;
+		} else {
+			fprintf(stderr, "usage: entra-login refresh [--dry-run]\n");
+			return 2;
+		}
+	}
+	if (!has_offline_source(cfg))
+		printf("note: role_sources is 'claims' only, which needs the user's token: stored roles are kept "
+		       "and decided again at each login\n");
+	r = udb_foreach(cfg, refresh_one, &st);
+	if (r < 0) {
+		fprintf(stderr, "entra-login: failed to read the user database: %s\n", el_strerror(r));
+		return 1;
+	}
+	printf("refresh: %u users, %u changed, %u kept (claims offline), %u kept (source unavailable), %u failed\n",
+	       st.users, st.changed, st.kept_offline, st.kept_unavailable, st.failed);
+	if (st.failed)
+		return 1;
+	return st.kept_unavailable ? 3 : 0;
+}

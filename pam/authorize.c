@@ -1,0 +1,134 @@
+/* authorize.c - after a valid token: the name binding, the role decision and
+ * the recorded login (auth_bind_and_authorize), plus what account.c shares.
+ *
+ * Order matters: the binding is checked before any network request (a name
+ * bound to another object is refused whatever its roles), the login is
+ * recorded only once a role is granted (a role-less user never takes a UID
+ * binding), and a bound user found to hold no role is demoted in the
+ * database at once, so NSS drops them from aad_admins/aad_users.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <security/pam_ext.h>
+
+#include "auth.h"
+#include "authz.h"
+#include "http.h"
+#include "jwt.h"
+#include "userdb.h"
+
+static void log_role(const struct pam_ctx *ctx, int prio, const char *event, const char *oid, const char *detail)
+{
+	pam_syslog(ctx->pamh, prio, "%s: user '%.64s' oid=%.36s rhost=%.64s service=%.32s: %s", event,
+		   ctx->user ? ctx->user : "?", oid ? oid : "-", ctx->rhost, ctx->service, detail);
+}
+
+int authz_resolve(const struct pam_ctx *ctx, const struct role_input *in, enum el_role *ret_role)
+{
+	struct role_result res;
+	char detail[160];
+	int r;
+
+	r = roles_resolve(ctx->cfg, in, http_deadline_in(ctx->cfg->http_timeout * AUTHZ_TIMEOUTS), &res);
+	if (r < 0 && r != EL_ERR_ROLE_NONE && r != EL_ERR_ROLE_UNAVAILABLE)
+		return r;
+	for (int src = EL_SRC_CLAIMS; src <= EL_ROLE_SOURCES_MAX; src++) {
+		int e = res.unavailable[src];
+
+		if (e == 0)
+			continue;
+		/* Claims are unavailable whenever another module authenticated: expected, not a warning. */
+		if (src == EL_SRC_CLAIMS && e == EL_ERR_ROLE_UNAVAILABLE && !ctx->debug)
+			continue;
+		snprintf(detail, sizeof(detail), "role source %s unavailable: %s", roles_source_name(src), el_strerror(e));
+		log_role(ctx, src == EL_SRC_CLAIMS ? LOG_DEBUG : LOG_WARNING, "role lookup", in->oid, detail);
+	}
+	if (r == 0) {
+		snprintf(detail, sizeof(detail), "role %s from %s", roles_name(res.role), roles_source_name(res.source));
+		log_role(ctx, LOG_INFO, "role granted", in->oid, detail);
+		*ret_role = res.role;
+	} else {
+		snprintf(detail, sizeof(detail), "%s%s%s", el_strerror(r), res.source ? " by " : "",
+			 res.source ? roles_source_name(res.source) : "");
+		log_role(ctx, r == EL_ERR_ROLE_NONE ? LOG_NOTICE : LOG_ERR, "role refused", in->oid, detail);
+	}
+	return r;
+}
+
+const char *authz_message(int r)
+{
+	switch (r) {
+	case EL_ERR_ROLE_NONE:
+		return "Access denied: you need the Azure role \"Virtual Machine Administrator Login\" or "
+		       "\"Virtual Machine User Login\" on this machine; ask your Azure administrator.";
+	case EL_ERR_BOUND_OTHER:
+		return "Access denied: this user name belongs to another directory account on this host; ask an administrator.";
+	default:
+		return "Your Azure role on this machine cannot be checked right now; try again later or use a local account.";
+	}
+}
+
+static enum udb_role to_udb(enum el_role role)
+{
+	return role == EL_ROLE_ADMIN ? UDB_ROLE_ADMIN : role == EL_ROLE_USER ? UDB_ROLE_USER : UDB_ROLE_NONE;
+}
+
+static void decision_cleanup(pam_handle_t *pamh, void *data, int status)
+{
+	(void)pamh;
+	(void)status;
+	free(data);
+}
+
+static void keep_decision(const struct pam_ctx *ctx, const struct jwt_claims *claims, enum el_role role)
+{
+	struct authz_decision *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return;		/* account will ask again */
+	memcpy(d->name, claims->name, sizeof(d->name));
+	memcpy(d->oid, claims->oid, sizeof(d->oid));
+	d->role = role;
+	if (pam_set_data(ctx->pamh, PAM_ENTRA_DATA_ROLE, d, decision_cleanup) != PAM_SUCCESS)
+		free(d);
+}
+
+int auth_bind_and_authorize(struct pam_ctx *ctx, const struct jwt_claims *claims)
+{
+	struct role_input in = { 0 };
+	enum el_role role = EL_ROLE_NONE;
+	int r;
+
+	if (!claims || !ctx->user || strcmp(claims->name, ctx->user) != 0)
+		return EL_ERR_TOKEN_USER_MISMATCH;
+	r = udb_check_binding(ctx->cfg, claims->name, claims->oid, claims->tid);
+	if (r < 0)
+		return r;
+	in.name = claims->name;
+	in.oid = claims->oid;
+	in.have_claims = true;
+	in.roles = (const char *const *)claims->roles.items;
+	in.n_roles = claims->roles.n;
+	in.groups = (const char *const *)claims->groups.items;
+	in.n_groups = claims->groups.n;
+	in.groups_overage = claims->groups_overage;
+	r = authz_resolve(ctx, &in, &role);
+	if (r == EL_ERR_ROLE_NONE) {
+		/* The binding check passed: if the name is bound, it is bound to this
+		 * user, who has just been found to hold no role any more. */
+		int s = udb_set_role(ctx->cfg, claims->name, UDB_ROLE_NONE);
+
+		if (s < 0 && s != EL_ERR_NOT_FOUND)
+			log_role(ctx, LOG_ERR, "role not recorded", claims->oid, el_strerror(s));
+	}
+	if (r < 0)
+		return r;
+	r = udb_record_login(ctx->cfg, claims->name, claims->oid, claims->tid, claims->display_name, to_udb(role),
+			     (int64_t)time(NULL), NULL);
+	if (r < 0)
+		return r;
+	keep_decision(ctx, claims, role);
+	return 0;
+}
