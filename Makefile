@@ -4,6 +4,7 @@
 #   make bench      benchmarks (printed figures, no pass/fail)
 #   make SAN=address,undefined check    the suite under ASan+UBSan
 #   make install DESTDIR=... PREFIX=... SYSCONFDIR=... LIBDIR=... PAMDIR=...
+#   make deb, make rpm   packages, built in $(O)/pkg/ from a copy of the tree
 
 O ?= build
 PREFIX ?= /usr
@@ -56,7 +57,7 @@ Q := @
 endif
 
 .SECONDARY:
-.PHONY: all check unit bench deps install clean demo check-linkage valgrind
+.PHONY: all check unit bench deps install clean demo check-linkage valgrind deb rpm
 all: $(NSS_SO) $(PAM_SO) $(CLI)
 
 $(O)/%.o: %.c
@@ -116,7 +117,36 @@ install: all
 		install -m 0644 conf/entra-login.conf $(DESTDIR)$(SYSCONFDIR)/entra-login.conf
 	install -d -m 0755 $(DESTDIR)$(LOCALSTATEDIR)/entra-login
 
+# Packages: `make deb`, `make rpm`. Each builds from a copy of the source tree
+# (git's tracked and untracked-but-not-ignored files) in $(O)/pkg/ and writes
+# nothing outside it. Results: $(O)/pkg/deb/*.deb, $(O)/pkg/rpm/RPMS/*/*.rpm.
+PKG_VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' packaging/debian/changelog)
+PKG_DIR = $(abspath $(O))/pkg
+# The inner build must not inherit this make's variables (O=..., -j, ...).
+PKG_ENV := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES -u GNUMAKEFLAGS
+RPMBUILD_DEPS ?= $(if $(wildcard /etc/debian_version),--nodeps)
+
+deb:
+	$(Q)rm -rf $(PKG_DIR)/deb
+	$(Q)packaging/stage-tree $(PKG_DIR)/deb/entra-login-$(PKG_VERSION)
+	$(Q)cp -R packaging/debian $(PKG_DIR)/deb/entra-login-$(PKG_VERSION)/debian
+	$(Q)cd $(PKG_DIR)/deb/entra-login-$(PKG_VERSION) && $(PKG_ENV) dpkg-buildpackage -us -uc -b
+	@ls -1 $(PKG_DIR)/deb/*.deb
+
+rpm:
+	$(Q)rm -rf $(PKG_DIR)/rpm
+	$(Q)mkdir -p $(PKG_DIR)/rpm/SOURCES $(PKG_DIR)/rpm/SPECS $(PKG_DIR)/rpm/tmp
+	$(Q)packaging/stage-tree $(PKG_DIR)/rpm/stage/entra-login-$(PKG_VERSION)
+	$(Q)tar -C $(PKG_DIR)/rpm/stage -czf $(PKG_DIR)/rpm/SOURCES/entra-login-$(PKG_VERSION).tar.gz \
+		entra-login-$(PKG_VERSION)
+	$(Q)cp packaging/rpm/entra-login.spec $(PKG_DIR)/rpm/SPECS/
+	$(Q)$(PKG_ENV) HOME=$(PKG_DIR)/rpm rpmbuild -bb $(RPMBUILD_DEPS) \
+		--define "_topdir $(PKG_DIR)/rpm" --define "_tmppath $(PKG_DIR)/rpm/tmp" \
+		$(PKG_DIR)/rpm/SPECS/entra-login.spec
+	@ls -1 $(PKG_DIR)/rpm/RPMS/*/*.rpm
+
 clean:
 	rm -rf build build-san
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+# (not under $(O)/pkg: package builds have their own tree, and directories named *.d)
+-include $(shell find $(O) -path $(O)/pkg -prune -o -name '*.d' -type f -print 2>/dev/null)
