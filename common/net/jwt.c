@@ -235,7 +235,7 @@ static int copy_list(json_t *c, const char *name, struct el_list *list)
 static int check_identity(json_t *c, enum jwt_kind kind, const char *expect_name,
 			  struct jwt_claims *out)
 {
-	const char *oid, *idtyp, *upn, *pref, *dn, *first, *second;
+	const char *oid, *idtyp, *scp, *upn, *pref, *dn, *first, *second;
 	json_t *names;
 	int r;
 
@@ -255,9 +255,16 @@ static int check_identity(json_t *c, enum jwt_kind kind, const char *expect_name
 		r = opt_string(c, "name", &dn);
 	if (r < 0)
 		return r;
-	if ((idtyp && strcmp(idtyp, "app") == 0) ||
-	    (kind == JWT_ACCESS_TOKEN && !json_object_get(c, "scp") && !upn && !pref))
+	r = opt_string(c, "scp", &scp);
+	if (r < 0)
+		return r;
+	if ((idtyp && strcmp(idtyp, "app") == 0) || (kind == JWT_ACCESS_TOKEN && !scp && !upn && !pref))
 		return EL_ERR_TOKEN_APP_ONLY;
+	/* A user's access token carries delegated scopes, an ID token never
+	 * does: an ID token some other host received for our client id is not
+	 * a pasted credential, and an access token is not a sign-in. */
+	if ((kind == JWT_ACCESS_TOKEN) != (scp != NULL))
+		return EL_ERR_TOKEN_KIND;
 	first = kind == JWT_ACCESS_TOKEN ? upn : pref;
 	second = kind == JWT_ACCESS_TOKEN ? pref : upn;
 	if (!first)

@@ -7,7 +7,8 @@
  *   x5c/crit -> typ absent or "JWT" -> kid present, known (one rate-limited
  *   JWKS refresh) -> key >= 2048 bits -> claims JSON object, no duplicates
  *   -> RS256 signature -> iss -> tid -> aud -> exp -> nbf -> iat ->
- *   token_max_age (access tokens) -> oid -> app-only -> name -> expected name.
+ *   token_max_age (access tokens) -> oid -> app-only -> kind (scp present in
+ *   access tokens, absent from ID tokens) -> name -> expected name.
  * Claims are parsed here (jansson, JSON_REJECT_DUPLICATES), never by libjwt.
  *
  * App-only tokens (refused, EL_ERR_TOKEN_APP_ONLY): "idtyp" == "app" (the
