@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "cache.h"
+#include "el_limits.h"
 #include "names.h"
 #include "pack.h"
 
@@ -76,6 +77,38 @@ static int db_taken(void *userdata, uint32_t id)
 	return r < 0 ? r : 1;
 }
 
+/* Provisional names this thread resolved lately, so that getpwuid and
+ * getgrgid right after getpwnam (id(1), sshd) can name the uid. Per thread:
+ * no lock, and fork copies the caller's. Always re-derived before use. */
+#define RECENT_N 4
+static _Thread_local struct {
+	char name[EL_NAME_MAX + 1];
+	uint32_t uid;
+} recent[RECENT_N];
+static _Thread_local unsigned recent_next;
+
+static void recent_put(const char *name, uint32_t uid)
+{
+	size_t n = strlen(name);
+
+	for (unsigned i = 0; i < RECENT_N; i++)
+		if (recent[i].uid == uid && strcmp(recent[i].name, name) == 0)
+			return;
+	if (n > EL_NAME_MAX)
+		return;
+	memcpy(recent[recent_next].name, name, n + 1);
+	recent[recent_next].uid = uid;
+	recent_next = (recent_next + 1) % RECENT_N;
+}
+
+static const char *recent_get(uint32_t uid)
+{
+	for (unsigned i = 0; i < RECENT_N; i++)
+		if (recent[i].uid == uid && recent[i].name[0])
+			return recent[i].name;
+	return NULL;
+}
+
 static int resolve_name(const struct nss_snap *s, const char *name, struct ent *ret)
 {
 	struct udb_user u;
@@ -104,12 +137,13 @@ static int resolve_name(const struct nss_snap *s, const char *name, struct ent *
 	r = uidmap_pick(s->cfg, s->local, name, db_taken, (void *)s->db, s->db ? udb_count(s->db) : 0, &uid);
 	if (r < 0)
 		return r;
+	recent_put(name, uid);
 	*ret = (struct ent){ name, "", uid, UDB_ROLE_NONE, false };
 	return 0;
 }
 
-/* Database users only: a provisional UID is derived from a name, so
- * there is nothing to look up by number. */
+/* A database user may be answered: its name is still ours (domains may
+ * have changed), not local, and its id may be emitted. */
 static int user_ok(const struct nss_snap *s, const struct udb_user *u)
 {
 	if (!name_is_ours(s->cfg, u->name) || uidmap_local_has_name(s->local, u->name) || !id_ok(s, u->uid))
@@ -120,22 +154,32 @@ static int user_ok(const struct nss_snap *s, const struct udb_user *u)
 static int resolve_uid(const struct nss_snap *s, uint32_t uid, struct ent *ret)
 {
 	struct udb_user u;
+	const char *name;
 	int r;
 
 	r = usable(s);
 	if (r < 0)
 		return r;
-	if (!s->db)
-		return s->db_err;
 	if (!id_ok(s, uid))
 		return EL_ERR_NOT_FOUND;
-	r = udb_lookup_uid(s->db, uid, &u);
-	if (r == 0)
+	r = s->db ? udb_lookup_uid(s->db, uid, &u) : s->db_err;
+	if (r == 0) {
 		r = user_ok(s, &u);
-	if (r < 0)
+		if (r < 0)
+			return r;
+		*ret = (struct ent){ u.name, u.display_name, u.uid, u.role, true };
+		return 0;
+	}
+	if (r != EL_ERR_NOT_FOUND)
 		return r;
-	*ret = (struct ent){ u.name, u.display_name, u.uid, u.role, true };
-	return 0;
+	/* Not in the database: a provisional name this thread just resolved? */
+	name = recent_get(uid);
+	if (!name)
+		return EL_ERR_NOT_FOUND;
+	r = resolve_name(s, name, ret);
+	if (r == 0 && (ret->in_db || ret->uid != uid))
+		r = EL_ERR_NOT_FOUND;
+	return r;
 }
 
 static int pack_ent_pw(const struct nss_snap *s, const struct ent *e, struct passwd *pw, char *buf, size_t len)

@@ -73,7 +73,7 @@ static int group_setup(void **state)
 	for (int i = 0; i < N_USERS; i++) {
 		snprintf(names[i], 40, "user%d@contoso.com", i);
 		snprintf(disp[i], 40, "User Number %d", i);
-		snprintf(oids[i], 37, "%08d-0000-4000-8000-000000000000", i);
+		snprintf(oids[i], 37, "%08u-0000-4000-8000-000000000000", (unsigned)i % 100u);
 		l[i] = (struct udb_login){ names[i], oids[i], TID, disp[i],
 					   i % 4 == 0 ? UDB_ROLE_ADMIN : i % 4 == 3 ? UDB_ROLE_NONE : UDB_ROLE_USER };
 	}
