@@ -122,8 +122,11 @@ install: all
 # nothing outside it. Results: $(O)/pkg/deb/*.deb, $(O)/pkg/rpm/RPMS/*/*.rpm.
 PKG_VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' packaging/debian/changelog)
 PKG_DIR = $(abspath $(O))/pkg
-# The inner build must not inherit this make's variables (O=..., -j, ...).
-PKG_ENV := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES -u GNUMAKEFLAGS
+# The inner build must not inherit this make's flags (-j, ...) nor its command-line
+# variables (make exports those): O=, SAN= or a path would build or install elsewhere.
+PKG_ENV := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES -u GNUMAKEFLAGS \
+	-u O -u SAN -u DESTDIR -u PREFIX -u SYSCONFDIR -u LOCALSTATEDIR -u MULTIARCH -u LIBDIR \
+	-u PAMDIR -u BINDIR -u SBINDIR -u DATADIR
 RPMBUILD_DEPS ?= $(if $(wildcard /etc/debian_version),--nodeps)
 
 deb:
