@@ -156,9 +156,29 @@ def edit(mode, path, **kw):
     return run(["sh", str(EDIT), mode, str(path)], **kw)
 
 
+# The editor is POSIX awk: Debian's mawk always, and whichever others this machine has
+# (RPM distributions use gawk; BWK awk and busybox awk are the strict ones).
+AWKS = [("mawk", ["mawk"]), ("gawk-posix", ["gawk", "--posix"]),
+        ("original-awk", ["original-awk"]), ("busybox", ["busybox", "awk"])]
+AWKS = [(n, cmd) for n, cmd in AWKS if shutil.which(cmd[0])]
+
+
+@pytest.fixture(params=AWKS, ids=[a[0] for a in AWKS])
+def awk_env(request, tmp_path_factory):
+    d = tmp_path_factory.mktemp("awk-" + request.param[0])
+    (d / "awk").write_text('#!/bin/sh\nexec %s "$@"\n' % " ".join(request.param[1]))
+    os.chmod(d / "awk", 0o755)
+    return {**os.environ, "PATH": f"{d}:{os.environ['PATH']}"}
+
+
 @pytest.mark.parametrize("name,before,after", CASES, ids=[c[0] for c in CASES])
-def test_nsswitch_add_remove_roundtrip(tmp_path, name, before, after):
-    f = tmp_path / "nsswitch.conf"
+def test_nsswitch_add_remove_roundtrip(tmp_path, awk_env, name, before, after):
+    def edit(mode, path):
+        return run(["sh", str(EDIT), mode, str(path)], env=awk_env)
+
+    work = tmp_path / "work"
+    work.mkdir()
+    f = work / "nsswitch.conf"
     f.write_text(before)
     os.chmod(f, 0o640)
     os.chown(f, 0, 1)
@@ -184,7 +204,7 @@ def test_nsswitch_add_remove_roundtrip(tmp_path, name, before, after):
     res = edit("remove", f)
     assert res.returncode == 0 and res.stdout == ""
     assert f.read_text() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["nsswitch.conf"], "temporary file left"
+    assert sorted(p.name for p in work.iterdir()) == ["nsswitch.conf"], "temporary file left"
 
 
 def test_nsswitch_already_configured(tmp_path):
