@@ -1,0 +1,71 @@
+"""entra-login users / show / forget against a private user database, and what NSS then says."""
+import pathlib
+import sys
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "nss"))
+from nss_env import TENANT, NssEnv, oid  # noqa: E402
+
+ADMIN_GID, USER_GID = 999999001, 999999002
+
+
+@pytest.fixture
+def nss(tmp_path):
+    return NssEnv(tmp_path)
+
+
+def test_users_lists_everyone_in_name_order(nss):
+    p = nss.cli("users")
+    assert p.returncode == 0 and p.stdout.split() == ["NAME", "UID", "ROLE", "OID", "LAST", "LOGIN"]
+    a = nss.login("zoe@contoso.com", 1, "admin")
+    b = nss.login("adam@fabrikam.example", 2, "user")
+    nss.tool("forget", "zoe@contoso.com")
+    rows = [line.split() for line in nss.cli("users").stdout.splitlines()[1:]]
+    assert rows == [["adam@fabrikam.example", str(b), "user", oid(2), "2023-11-14", "22:13:20Z"],
+                    ["zoe@contoso.com", str(a), "none", "-", "2023-11-14", "22:13:20Z"]]
+    assert nss.cli("users", "extra").returncode == 2
+
+
+def test_show_known_provisional_and_foreign_names(nss):
+    a = nss.login("alice@contoso.com", 1, "admin", "Alice Example")
+    p = nss.cli("show", "alice@contoso.com")
+    assert p.returncode == 0
+    info = dict(line.split(": ", 1) for line in p.stdout.splitlines())
+    assert info["uid"] == info["gid"] == str(a)
+    assert info["role"] == "admin" and info["groups"] == "aad_admins aad_users"
+    assert info["oid"] == oid(1) and info["tid"] == TENANT and info["binding"] == "bound"
+    assert info["display name"] == "Alice Example" and info["home"] == "/home/alice@contoso.com"
+    assert info["first login"] == info["last login"] == "2023-11-14 22:13:20Z"
+    p = nss.cli("show", "carol@contoso.com")
+    uid = int(nss.first("getpwnam", "carol@contoso.com").split(":")[2])
+    assert p.returncode == 1 and f"its first login would get uid {uid}" in p.stderr
+    p = nss.cli("show", "Carol@contoso.com")
+    assert p.returncode == 1 and "not a directory user name" in p.stderr
+    assert nss.cli("show").returncode == 2
+
+
+def test_forget_keeps_uid_and_purge_frees_it(nss):
+    a = nss.login("alice@contoso.com", 1, "admin", "Alice")
+    p = nss.cli("forget", "alice@contoso.com")
+    assert p.returncode == 0 and f"uid {a} stays reserved" in p.stdout
+    assert nss.first("getpwnam", "alice@contoso.com").split(":")[2] == str(a)
+    assert nss.first("getgrnam", "aad_admins") == f"SUCCESS aad_admins:*:{ADMIN_GID}:"
+    assert nss.first("initgroups", "alice@contoso.com", a) == "SUCCESS"
+    # Another Entra object may now sign in under the name, and gets the same uid.
+    assert nss.login("alice@contoso.com", 9, "user") == a
+    p = nss.cli("forget", "alice@contoso.com", "--purge")
+    assert p.returncode == 0 and f"uid {a} is free again" in p.stdout
+    assert nss.cli("show", "alice@contoso.com").returncode == 1
+    assert nss.cli("forget", "alice@contoso.com").returncode == 1
+    assert nss.cli("forget").returncode == 2
+    assert nss.cli("forget", "a@contoso.com", "--bogus").returncode == 2
+
+
+def test_commands_refuse_a_damaged_database(nss):
+    nss.login("alice@contoso.com")
+    nss.db.write_bytes(nss.db.read_bytes()[:200])
+    for args in (("users",), ("show", "alice@contoso.com"), ("forget", "alice@contoso.com")):
+        p = nss.cli(*args)
+        assert p.returncode == 1 and "corrupt" in p.stderr, args
+    assert len(nss.db.read_bytes()) == 200      # never overwritten
