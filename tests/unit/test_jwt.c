@@ -327,7 +327,7 @@ static void test_jwt_validate_tampered_payload(void **state)
 	(void)state;
 	/* The payload of a token for bob, the signature of alice's. */
 	json_object_set_new(c, "preferred_username", json_string("bob@contoso.com"));
-	other = t_sign(t_header("k1"), c, "RS256", k1);
+	other = t_sign(t_header("k1"), c, "RS256", k1);	/* takes c */
 	dot1 = strchr(other, '.');
 	dot2 = strrchr(good, '.');
 	snprintf(buf, sizeof(buf), "%.*s%s", (int)(strchr(dot1 + 1, '.') - other), other, dot2);
@@ -336,7 +336,6 @@ static void test_jwt_validate_tampered_payload(void **state)
 	snprintf(buf, sizeof(buf), "%.*s", (int)strlen(good) - 2, good);
 	expect_raw(buf, strlen(buf), EL_ERR_TOKEN_SIGNATURE);
 	free(good), free(other);
-	json_decref(c);
 }
 
 /* ---- accepted tokens ---- */
@@ -350,7 +349,6 @@ static struct jwt_claims *expect_valid(json_t *h, json_t *c, enum jwt_kind kind,
 	if (r != 0)
 		fail_msg("refused: %s", el_errname(r));
 	free(tok);
-	json_decref(h), json_decref(c);
 	return claims;
 }
 

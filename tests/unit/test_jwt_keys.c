@@ -51,9 +51,14 @@ static int parse_keys(struct el_keys **ret, json_t *arr)
 	return r;
 }
 
+/* A copy of jwk with key set (or removed if value is NULL). A jwk that is
+ * not one of the shared originals is consumed, so calls nest. */
 static json_t *with(json_t *jwk, const char *key, json_t *value)
 {
 	json_t *c = json_deep_copy(jwk);
+
+	if (jwk != jwk1 && jwk != jwkweak)
+		json_decref(jwk);
 
 	if (value)
 		json_object_set_new(c, key, value);
@@ -193,7 +198,6 @@ static void test_keys_open_offline_from_cache(void **state)
 	assert_int_equal(jwt_validate(cfg, ks, tok, strlen(tok), JWT_ACCESS_TOKEN, NULL, (time_t)T_NOW, &cl), 0);
 	jwt_claims_free(cl);
 	free(tok);
-	json_decref(c);
 	keys_free(ks);
 	cfg_free(cfg);
 }

@@ -149,7 +149,7 @@ static inline char *t_sign_raw(const char *header, const char *claims, const cha
 	return tok;
 }
 
-/* Sign JSON objects (compact, keys in insertion order). */
+/* Sign JSON objects (compact, keys in insertion order); steals both. */
 static inline char *t_sign(json_t *header, json_t *claims, const char *alg, EVP_PKEY *key)
 {
 	char *h = json_dumps(header, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -157,6 +157,7 @@ static inline char *t_sign(json_t *header, json_t *claims, const char *alg, EVP_
 	char *tok = t_sign_raw(h, c, alg, key, NULL, 0);
 
 	free(h), free(c);
+	json_decref(header), json_decref(claims);
 	return tok;
 }
 
