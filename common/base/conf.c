@@ -327,9 +327,13 @@ static int check_consistency(struct parse_ctx *ctx, struct el_config *cfg)
 		return fail(ctx, "admin_gid", "role group ids must lie outside uid_min..uid_max");
 	if (strcmp(cfg->admin_group, cfg->user_group) == 0)
 		return fail(ctx, "user_group", "must differ from admin_group");
-	for (size_t i = 0; i < cfg->domains.n; i++)
-		if (!name_syntax_ok(strcat(strcpy(buf, "x@"), cfg->domains.items[i])))
+	for (size_t i = 0; i < cfg->domains.n; i++) {
+		/* An entry may be as long as a config line: never strcat it into buf. */
+		int n = snprintf(buf, sizeof(buf), "x@%s", cfg->domains.items[i]);
+
+		if (n < 0 || (size_t)n >= sizeof(buf) || !name_syntax_ok(buf))
 			return fail(ctx, "domains", "'%.64s' is not a domain name", cfg->domains.items[i]);
+	}
 	snprintf(buf, sizeof(buf), "%s/%s/v2.0", cfg->authority, cfg->tenant_id);
 	r = set_str(&cfg->issuer, buf);
 	if (r < 0)
