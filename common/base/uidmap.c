@@ -12,6 +12,7 @@ struct uidmap_local {
 	size_t n_names;
 	uint32_t *ids;			/* sorted, unique */
 	size_t n_ids;
+	bool names_with_at;		/* any local name looks like a directory name */
 };
 
 uint64_t uidmap_hash(const char *name)
@@ -154,6 +155,8 @@ int uidmap_local_load(const char *passwd_path, const char *group_path, struct ui
 		goto out;
 	if (l->n_names)
 		qsort(l->names, l->n_names, sizeof(char *), cmp_name);
+	for (size_t i = 0; i < l->n_names; i++)
+		l->names_with_at |= strchr(l->names[i], '@') != NULL;
 	if (l->n_ids) {
 		qsort(l->ids, l->n_ids, sizeof(uint32_t), cmp_id);
 		for (size_t i = 0; i < l->n_ids; i++)
@@ -180,16 +183,18 @@ void uidmap_local_free(struct uidmap_local *l)
 	free(l);
 }
 
+/* Both lookups run on every NSS call: answer the usual case (a directory
+ * name, a high id) without searching. */
 bool uidmap_local_has_name(const struct uidmap_local *l, const char *name)
 {
-	if (!l || l->n_names == 0)
+	if (!l || l->n_names == 0 || (!l->names_with_at && strchr(name, '@')))
 		return false;
 	return bsearch(&name, l->names, l->n_names, sizeof(char *), cmp_name) != NULL;
 }
 
 bool uidmap_local_has_id(const struct uidmap_local *l, uint32_t id)
 {
-	if (!l || l->n_ids == 0)
+	if (!l || l->n_ids == 0 || id > l->ids[l->n_ids - 1] || id < l->ids[0])
 		return false;
 	return bsearch(&id, l->ids, l->n_ids, sizeof(uint32_t), cmp_id) != NULL;
 }
