@@ -89,6 +89,9 @@ $(O)/tests/bench/%: $(O)/tests/bench/%.o $(NET_A) $(BASE_A)
 
 unit: $(UNITS) $(TOOLS)
 
+# libFuzzer harnesses: make fuzz [FUZZ_SECONDS=20] (rules in tests/fuzz/fuzz.mk)
+include tests/fuzz/fuzz.mk
+
 deps:
 	$(Q)bash tests/install-deps.sh
 
