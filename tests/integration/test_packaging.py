@@ -484,6 +484,27 @@ step getent_root getent passwd root
 step sudo sudo -n -u nobody /bin/true
 cp "$R/policy.log" "$R/policy.1"
 
+# Enabling the PAM profile must not lock out local users, configured or not: a local
+# password login still works, a wrong password still fails, also with no or a broken
+# /etc/entra-login.conf. (A nested namespace with its own /etc overlay: the test user
+# and the config changes vanish with it.)
+cat >"$R/local-users.sh" <<'LOCAL'
+set -euo pipefail
+overlay /etc
+useradd -M elpkgtest
+echo 'elpkgtest:Secret-123' | chpasswd
+localauth() { printf '%s\n' "$1" | pamtester sudo elpkgtest authenticate acct_mgmt; }
+step local_ok localauth Secret-123
+step local_wrong localauth wrong
+rm /etc/entra-login.conf
+step local_noconf localauth Secret-123
+echo 'bogus = 1' >/etc/entra-login.conf
+step local_badconf localauth Secret-123
+LOCAL
+export R
+export -f overlay step
+ovl=$ovl/nested unshare --mount --propagation private -- bash "$R/local-users.sh"
+
 # Reinstall, this time with "sshd running" (a sleep whose pid is in /run/sshd.pid).
 sleep 600 &
 fake_sshd=$!
@@ -601,6 +622,15 @@ def test_deb_pam(deb_run):
         assert (deb_run.dir / "pam.2" / name).read_bytes() == (pam1 / name).read_bytes(), name
     # a PAM stack with the module loads and lets local users through (sudo: account, session)
     assert deb_run.rc("sudo") == 0, deb_run.out("sudo")
+
+
+def test_deb_local_users_unaffected(deb_run):
+    assert deb_run.rc("local_ok") == 0, deb_run.out("local_ok")
+    assert "successfully authenticated" in deb_run.out("local_ok")
+    assert deb_run.rc("local_wrong") != 0, deb_run.out("local_wrong")
+    assert "Authentication failure" in deb_run.out("local_wrong")
+    for case in ("local_noconf", "local_badconf"):
+        assert deb_run.rc(case) == 0, deb_run.out(case)
 
 
 def test_deb_sshd_and_sudoers(deb_run):
