@@ -333,7 +333,7 @@ def packages():
     return {"deb": debs[0], "rpm": rpms[0], "times": times}
 
 
-def test_deb_contents(packages):
+def test_deb_contents(packages, tmp_path):
     ma = _multiarch()
     out = run(["dpkg-deb", "-c", str(packages["deb"])], check=True).stdout
     entries = {}
@@ -358,16 +358,17 @@ def test_deb_contents(packages):
     }
     for path, want in expect.items():
         assert entries.get(path) == want, (path, entries.get(path))
-    conffiles = run(["dpkg-deb", "-f", str(packages["deb"]), "Package"], check=True)
-    assert conffiles.stdout.strip() == "entra-login"
-    ctl = pathlib.Path(run(["mktemp", "-d"], check=True).stdout.strip())
-    try:
-        run(["dpkg-deb", "-e", str(packages["deb"]), str(ctl)], check=True)
-        assert (ctl / "conffiles").read_text().split() == [
-            "/etc/entra-login.conf", "/etc/ssh/sshd_config.d/50-entra-login.conf",
-            "/etc/sudoers.d/entra-login"]
-    finally:
-        shutil.rmtree(ctl)
+    assert run(["dpkg-deb", "-f", str(packages["deb"]), "Package"], check=True).stdout.strip() == \
+        "entra-login"
+    ctl = tmp_path / "DEBIAN"
+    run(["dpkg-deb", "-e", str(packages["deb"]), str(ctl)], check=True)
+    assert (ctl / "conffiles").read_text().split() == [
+        "/etc/entra-login.conf", "/etc/ssh/sshd_config.d/50-entra-login.conf",
+        "/etc/sudoers.d/entra-login"]
+    for script in ("postinst", "prerm"):
+        assert "/usr/share/entra-login/nsswitch-edit" in (ctl / script).read_text()
+    assert "pam-auth-update --package\n" in (ctl / "postinst").read_text()
+    assert "pam-auth-update --package --remove entra-login" in (ctl / "prerm").read_text()
 
 
 def test_deb_lintian(packages):
