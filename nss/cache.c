@@ -302,6 +302,17 @@ static unsigned long enter_epoch(void)
 	}
 }
 
+/* No database yet: the first login creates it, possibly in this very
+ * process (sshd's monitor runs PAM, then forks the session that calls
+ * initgroups), so look for it on every call until it exists rather than
+ * once a second. One stat(), on hosts where no one has logged in yet. */
+static bool db_appeared(const struct snap *s)
+{
+	struct stat st;
+
+	return s->pub.db_err == EL_ERR_NOT_FOUND && s->c && stat(s->c->db_path, &st) == 0;
+}
+
 const struct nss_snap *nss_snap_enter(unsigned long *ret_ticket)
 {
 	unsigned long e;
@@ -312,7 +323,7 @@ const struct nss_snap *nss_snap_enter(unsigned long *ret_ticket)
 	e = enter_epoch();
 	s = atomic_load(&current);
 	if ((s->pub.db && udb_superseded(s->pub.db)) || now_ms() >= atomic_load(&next_check_ms) ||
-	    s == &empty_snap) {
+	    s == &empty_snap || db_appeared(s)) {
 		atomic_fetch_sub(&readers[e & 1], 1);
 		reload(false);
 		e = enter_epoch();

@@ -258,3 +258,23 @@ def test_module_needs_only_libc_and_exports_only_entry_points():
     for bad in ("getpwnam", "getpwuid", "getgrnam", "getgrgid", "getspnam", "initgroups", "socket",
                 "connect", "exit", "abort"):
         assert not re.search(rf"\s{bad}(_r)?(@|$)", undef, re.M), bad
+
+
+def test_one_process_sees_the_first_login_and_later_changes_at_once(nss):
+    """sshd's monitor resolves the name, runs PAM (which writes the database), then forks the
+    session that calls initgroups: the module must not serve a stale answer in between."""
+    tool = f"{TOOLS / 'udb_tool'} {nss.conf}"
+    script = "\n".join([
+        "getpwnam alice@contoso.com", "initgroups alice@contoso.com 1",
+        f"!{tool} login alice@contoso.com {oid(1)} {TENANT} admin Alice >/dev/null",
+        "getpwnam alice@contoso.com", "initgroups alice@contoso.com 1",
+        f"!{tool} role alice@contoso.com user", "initgroups alice@contoso.com 1", "getgrnam aad_admins",
+        f"!{tool} forget alice@contoso.com", "getpwnam alice@contoso.com", "getgrnam aad_users", ""])
+    p = subprocess.run([str(TOOLS / "nss_call"), str(NSS_SO), "-"], input=script, capture_output=True, text=True,
+                       timeout=60, env=nss.env())
+    assert p.returncode == 0, p.stderr
+    out = p.stdout.splitlines()
+    uid = out[0].split(":")[2]
+    assert out == [pw("alice@contoso.com", uid), "NOTFOUND", pw("alice@contoso.com", uid, "Alice"),
+                   f"SUCCESS {ADMIN_GID} {USER_GID}", f"SUCCESS {USER_GID}", f"SUCCESS aad_admins:*:{ADMIN_GID}:",
+                   pw("alice@contoso.com", uid), f"SUCCESS aad_users:*:{USER_GID}:"]

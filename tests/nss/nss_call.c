@@ -7,6 +7,10 @@
  * initgroups: the gids), or the status name; "errno-clobbered" if errno
  * changed across a call; "ns=<elapsed>" of the first call on stderr.
  * The configuration comes from ENTRA_LOGIN_CONF as in any process.
+ *
+ *   nss_call SO -     one call per line of stdin ("getpwnam alice@x"), and
+ *                     "!command" lines run through system() in between: what
+ *                     one long-lived process sees while the database changes.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -48,9 +52,10 @@ static void print_status(enum nss_status s, int err)
 		printf("%s\n", nss_status_name(s));
 }
 
-int main(int argc, char **argv)
+static struct nss_fns f;
+
+static int one_call(int argc, char **argv)
 {
-	struct nss_fns f;
 	struct passwd pw;
 	struct group gr;
 	struct spwd sp;
@@ -58,11 +63,6 @@ int main(int argc, char **argv)
 	long long t0, t1;
 	int err = 0, saved;
 
-	if (argc < 3) {
-		fprintf(stderr, "usage: nss_call SO CALL [ARGS]\n");
-		return 2;
-	}
-	nss_load(argv[1], &f);
 	errno = saved = 4242;
 	t0 = ns_now();
 	if (strcmp(argv[2], "getpwnam") == 0 && argc > 3) {
@@ -135,5 +135,36 @@ int main(int argc, char **argv)
 	if (s != NSS_STATUS_SUCCESS || strstr(argv[2], "ent"))
 		print_status(s, err);
 	fprintf(stderr, "ns=%lld\n", t1 - t0);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char line[1024];
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: nss_call SO CALL [ARGS] | nss_call SO -\n");
+		return 2;
+	}
+	nss_load(argv[1], &f);
+	if (strcmp(argv[2], "-") != 0)
+		return one_call(argc, argv);
+	while (fgets(line, sizeof(line), stdin)) {
+		char *args[8] = { argv[0], argv[1] }, *save = NULL;
+		int n = 2;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0] == '!') {
+			fflush(stdout);
+			if (system(line + 1) != 0)
+				printf("command failed: %s\n", line + 1);
+			continue;
+		}
+		for (char *t = strtok_r(line, " ", &save); t && n < 7; t = strtok_r(NULL, " ", &save))
+			args[n++] = t;
+		if (n > 2 && one_call(n, args) != 0)
+			return 2;
+		fflush(stdout);
+	}
 	return 0;
 }
