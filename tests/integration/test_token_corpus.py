@@ -28,9 +28,13 @@ def corpus_fake(tmp_path_factory, fake_material):
     fe.stop()
 
 
-def run_cli(conf, args, token, timeout=30):
+# EL_CLI_WRAPPER="valgrind -q --leak-check=full --error-exitcode=99" runs every CLI call under it.
+WRAPPER = os.environ.get("EL_CLI_WRAPPER", "").split()
+
+
+def run_cli(conf, args, token, timeout=120):
     data = token.encode() if isinstance(token, str) else token
-    return subprocess.run([str(CLI), "--config", str(conf), "verify-token", *args], input=data,
+    return subprocess.run([*WRAPPER, str(CLI), "--config", str(conf), "verify-token", *args], input=data,
                           capture_output=True, timeout=timeout)
 
 
