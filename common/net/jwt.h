@@ -9,7 +9,8 @@
  *   -> RS256 signature -> iss -> tid -> aud -> exp -> nbf -> iat ->
  *   token_max_age (access tokens) -> oid -> app-only -> kind (scp present in
  *   access tokens, absent from ID tokens) -> name -> expected name.
- * Claims are parsed here (jansson, JSON_REJECT_DUPLICATES), never by libjwt.
+ * Header and claims are parsed here (jansson, JSON_REJECT_DUPLICATES); the
+ * RS256 signature is checked with OpenSSL EVP (why not libjwt: jwt.c).
  *
  * App-only tokens (refused, EL_ERR_TOKEN_APP_ONLY): "idtyp" == "app" (the
  * optional claim Entra adds on request), or an access token that carries
