@@ -131,7 +131,11 @@ int auth_run(struct pam_ctx *ctx)
 		if (r != EL_ERR_ABORTED)
 			conv_error(ctx, user_message(r));
 		jwt_claims_free(claims);
-		return el_to_pam(r);
+		/* The login name is ours (pamctx_open): a token naming something that is
+		 * not a directory name is a refusal. PAM_IGNORE would let the rest of the
+		 * stack (pam_permit after a required line) decide. */
+		pr = el_to_pam(r);
+		return pr == PAM_IGNORE ? PAM_AUTH_ERR : pr;
 	}
 	pamctx_log(ctx, LOG_INFO, "authenticated", claims->oid, 0);
 	pr = pam_set_data(ctx->pamh, PAM_ENTRA_DATA_CLAIMS, claims, claims_cleanup);
