@@ -13,6 +13,11 @@
  * checksum test is never used: readers get EL_ERR_INSECURE/EL_ERR_CORRUPT
  * and writers refuse to overwrite it (bindings are security state).
  *
+ * The only in-place write is the "superseded" word of a file that has just
+ * been replaced. Never truncate or edit users.db in place: a process that
+ * maps it would fault on pages cut off under it (SIGBUS). Replace it (write
+ * elsewhere, rename), as the writer calls do.
+ *
  * libc only. Reader calls on one struct udb are thread-safe (it is
  * read-only); writer calls are safe across threads and processes.
  */
