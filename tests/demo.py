@@ -27,6 +27,7 @@ def main():
     build = pathlib.Path(os.environ.get("EL_BUILD", HERE.parent / "build"))
     with tempfile.TemporaryDirectory(prefix="entra-demo-") as tmp:
         tmp = pathlib.Path(tmp)
+        tmp.chmod(0o755)  # the user's own processes read the user database below it
         state = tmp / "state"
         state.mkdir(mode=0o755)
         fake = FakeEntra().start(tmp / "fake", interval=1)

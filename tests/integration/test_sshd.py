@@ -2,7 +2,9 @@
 import concurrent.futures
 import pathlib
 import re
+import shutil
 import subprocess
+import tempfile
 import textwrap
 
 import pytest
@@ -15,7 +17,18 @@ ENTRA_SSH = ROOT / "cli" / "entra-ssh"
 
 
 @pytest.fixture
-def sshd(tmp_path, fake, state_dir):
+def public_state_dir():
+    """The user database must be readable by the logged-in user's own processes (their `id`
+    resolves names through NSS), so it may not sit below pytest's 0700 tmp_path."""
+    d = pathlib.Path(tempfile.mkdtemp(prefix="entra-state-"))
+    d.chmod(0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def sshd(tmp_path, fake, public_state_dir):
+    state_dir = public_state_dir
     config = textwrap.dedent(f"""\
         tenant_id = {TENANT}
         client_id = {CLIENT_ID}
