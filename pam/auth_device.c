@@ -48,10 +48,11 @@ int auth_device(struct pam_ctx *ctx, struct jwt_claims **ret_claims)
 		goto out;
 	host_name(host, sizeof(host));
 	/* Our own wording, not the IdP's "message": every piece in it was checked. */
-	snprintf(msg, sizeof(msg), "To sign in to %.64s as %.64s, open %s and enter the code %s", host, ctx->user,
-		 grant->verification_uri, grant->user_code);
-	conv_info(ctx, msg);
-	r = conv_prompt(ctx, "Press Enter after signing in: ", &answer);
+	/* One prompt, not info + prompt: the code is what the user needs to go on, and
+	 * PAM_SILENT (sudo's default pam_silent) would drop an info message. */
+	snprintf(msg, sizeof(msg), "To sign in to %.64s as %.64s, open %s and enter the code %s\n"
+		 "Press Enter after signing in: ", host, ctx->user, grant->verification_uri, grant->user_code);
+	r = conv_prompt(ctx, msg, &answer);
 	if (r < 0)
 		goto out;
 	r = devcode_wait(ctx->cfg, meta, grant, deadline, &id_token);
