@@ -126,6 +126,14 @@ static void mem_clear_locked(void)
 	memset(&mem, 0, sizeof(mem));
 }
 
+/* pam_entra.so is unloaded at pam_end: wipe the token rather than leave it in freed memory. */
+__attribute__((destructor)) static void mem_wipe_at_unload(void)
+{
+	pthread_mutex_lock(&mem_lock);
+	mem_clear_locked();
+	pthread_mutex_unlock(&mem_lock);
+}
+
 /* 0 and a copy if memory holds a fresh identity for key, else EL_ERR_NOT_FOUND. */
 static int mem_get(const char *key, time_t now, struct imds_identity **ret_id)
 {

@@ -29,12 +29,26 @@ OVERAGE = {"_claim_names": {"groups": "src1"},
            "_claim_sources": {"src1": {"endpoint": "https://graph.microsoft.com/v1.0/users/x/getMemberObjects"}}}
 
 
+def san_keep_loaded():
+    """Under SAN: libraries to preload so that pam_end's dlclose does not unload them.
+    libgnutls (pulled in by libcurl's dependencies) touches its TLS in its destructor; once
+    unloaded, LeakSanitizer trips over the stale dynamic TLS block at exit ("Tracer caught
+    signal 11"), depending on heap layout. Preloaded, it is never unloaded."""
+    if "build-san" not in str(BUILD):
+        return []
+    out = subprocess.run(["ldd", str(PAM_MODULE)], capture_output=True, text=True).stdout
+    return [ln.split("=>")[1].split()[0] for ln in out.splitlines() if "libgnutls" in ln and "=>" in ln]
+
+
 class Host:
     """One test host: config, state dir, PAM stack; logs users in and reads their groups."""
 
     def __init__(self, tmp_path, fake, pam_stack, state_dir):
         self.tmp, self.fake, self.stack, self.state = tmp_path, fake, pam_stack, state_dir
         self.conf = None
+        keep, env = san_keep_loaded(), pam_stack.env
+        if keep:
+            pam_stack.env = lambda: dict(env(), LD_PRELOAD=":".join([env()["LD_PRELOAD"], *keep]))
 
     def configure(self, account=None, auth=None, **keys):
         self.conf = write_config(self.tmp / "entra-login.conf", self.fake, self.state, **keys)
