@@ -50,7 +50,8 @@ uint64_t http_deadline_in(unsigned seconds);
 
 /* GET url. headers: NULL or a NULL-terminated array of "Name: value"
  * strings (e.g. "Metadata: true"). deadline_ms: absolute (http_now_ms
- * clock), 0 = only cfg->http_timeout per attempt.
+ * clock) for the whole call, retries included; 0 = now + cfg->http_timeout.
+ * Each attempt is also capped at cfg->http_timeout.
  * On success (any non-3xx status, including 4xx/5xx: the caller decides)
  * *ret_resp is set; free it with http_response_free().
  * Returns 0, EL_ERR_HTTP_SCHEME, EL_ERR_HTTP_CONNECT, EL_ERR_HTTP_TIMEOUT,

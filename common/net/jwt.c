@@ -102,7 +102,7 @@ static int check_header(json_t *h, const char **ret_kid)
 	for (size_t i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++)
 		if (json_object_get(h, forbidden[i]))
 			return EL_ERR_TOKEN_HEADER_FORBIDDEN;
-	/* libjwt refuses any other typ; say so here rather than as a bad signature. */
+	/* Entra signs its tokens with typ "JWT"; another typ is another kind of object. */
 	if (typ && (!json_is_string(typ) || strcasecmp(json_string_value(typ), "JWT") != 0))
 		return EL_ERR_TOKEN_HEADER;
 	kid = json_string_value(json_object_get(h, "kid"));
