@@ -77,6 +77,7 @@
 	X(EL_ERR_ARM_FORBIDDEN, "VM identity may not read role assignments") \
 	X(EL_ERR_BOUND_OTHER, "name is bound to another directory object") \
 	X(EL_ERR_TOKEN_KIND, "token is not of the expected kind (ID token vs access token)") \
+	X(EL_ERR_TOKEN_NAME, "token user name is not a valid directory user name") \
 	X(EL_ERR_ABORTED, "conversation aborted")
 
 #define EL_ERR_ENUM_(sym, text) sym##_IDX,

@@ -273,9 +273,11 @@ static int check_identity(json_t *c, enum jwt_kind kind, const char *expect_name
 		first = second;
 	if (!first || !*first)
 		return EL_ERR_TOKEN_NO_NAME;
+	/* A token defect, not "not ours": callers map EL_ERR_NOT_OURS to
+	 * "let the rest of the stack decide" (PAM_IGNORE). */
 	r = name_from_upn(first, out->name, sizeof(out->name));
 	if (r < 0)
-		return EL_ERR_NOT_OURS;
+		return EL_ERR_TOKEN_NAME;
 	if (expect_name && strcmp(expect_name, out->name) != 0)
 		return EL_ERR_TOKEN_USER_MISMATCH;
 	if (dn) {

@@ -58,7 +58,7 @@ struct jwt_claims {
  * expect_name: NULL accepts any user, else the token's name must equal it.
  * now: the current time (a parameter so tests control it).
  * On success *ret_claims is new; free with jwt_claims_free().
- * Returns 0, any EL_ERR_TOKEN_*, EL_ERR_NOT_OURS (the name is not a
+ * Returns 0, any EL_ERR_TOKEN_* (EL_ERR_TOKEN_NAME: the name is not a
  * syntactically valid user name), EL_ERR_HTTP_* / EL_ERR_JWKS (a needed key
  * refresh failed), EL_ERR_NOMEM, EL_ERR_INVAL. */
 int jwt_validate(const struct el_config *cfg, struct el_keys *keys, const char *token, size_t len,
