@@ -16,34 +16,36 @@ static bool domain_char_ok(char c)
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
 }
 
+/* One pass: this runs first in every NSS call, for every name any process
+ * looks up. */
 bool name_syntax_ok(const char *name)
 {
-	const char *at;
-	size_t n, local_len;
+	const char *at = NULL;
+	size_t i;
+	char prev = '\0';
 
-	if (!name)
+	if (!name || name[0] == '\0' || name[0] == '.' || name[0] == '-')
 		return false;
-	n = strnlen(name, EL_NAME_MAX + 1);
-	if (n == 0 || n > EL_NAME_MAX)
-		return false;
-	at = strchr(name, '@');
-	if (!at || strchr(at + 1, '@'))
-		return false;
-	local_len = (size_t)(at - name);
-	if (local_len == 0 || at[1] == '\0')
-		return false;
-	/* "." and ".." alone, or a leading dot/dash, could look like paths or options. */
-	if (name[0] == '.' || name[0] == '-')
-		return false;
-	for (size_t i = 0; i < local_len; i++)
-		if (!local_char_ok(name[i]))
+	for (i = 0; name[i]; i++) {
+		char c = name[i];
+
+		if (i >= EL_NAME_MAX)
 			return false;
-	for (const char *d = at + 1; *d; d++)
-		if (!domain_char_ok(*d))
-			return false;
-	if (at[1] == '.' || at[1] == '-' || name[n - 1] == '.' || strstr(at, ".."))
-		return false;
-	return true;
+		if (c == '@') {
+			if (at || i == 0)
+				return false;
+			at = name + i;
+		} else if (!at) {
+			if (!local_char_ok(c))
+				return false;
+		} else {
+			/* Domain: no leading '.'/'-', no "..". */
+			if (!domain_char_ok(c) || ((c == '.' || c == '-') && prev == '@') || (c == '.' && prev == '.'))
+				return false;
+		}
+		prev = c;
+	}
+	return at && at[1] != '\0' && prev != '.';
 }
 
 bool name_is_ours(const struct el_config *cfg, const char *name)
