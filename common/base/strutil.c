@@ -150,13 +150,16 @@ int file_write_atomic(const char *path, const void *data, size_t len, unsigned m
 	const char *p = data;
 	int fd = -1, dfd = -1, r = EL_ERR_IO;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+	/* mkostemp, not a pid suffix: two threads of one process may write the same file. */
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
 		return EL_ERR_RANGE;
 	if (str_copy(dir, sizeof(dir), path) < 0)
 		return EL_ERR_RANGE;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		tmp[0] = '\0';
 		goto out;
+	}
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
 
@@ -183,7 +186,7 @@ int file_write_atomic(const char *path, const void *data, size_t len, unsigned m
 out:
 	if (fd >= 0)
 		close(fd);
-	if (r < 0)
+	if (r < 0 && tmp[0])
 		(void)unlink(tmp);
 	if (dfd >= 0)
 		close(dfd);
