@@ -39,24 +39,31 @@ static int load_stored(const struct pam_ctx *ctx, struct stored *ret)
 	int r;
 
 	r = udb_open(ctx->cfg, &db);
-	if (r == EL_ERR_NOT_FOUND)
-		goto done;
+	if (r == EL_ERR_NOT_FOUND) {
+		r = 0;		/* no database yet: nobody is bound */
+		goto out;
+	}
 	if (r < 0)
-		return r;
+		goto out;
 	r = udb_lookup_name(db, ctx->user, &u);
-	if (r == 0 && u.bound) {
+	if (r == EL_ERR_NOT_FOUND) {
+		r = 0;
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	if (u.bound) {
 		s.bound = true;
 		udb_guid_format(u.oid, s.oid);
 		udb_guid_format(u.tid, s.tid);
 		if (str_copy(s.display, sizeof(s.display), u.display_name ? u.display_name : "") < 0)
 			s.display[0] = '\0';
 	}
+out:
 	udb_close(db);
-	if (r < 0 && r != EL_ERR_NOT_FOUND)
-		return r;
-done:
-	*ret = s;
-	return 0;
+	if (r == 0)
+		*ret = s;
+	return r;
 }
 
 /* No token in this transaction: decide from the database's binding. */
