@@ -24,6 +24,23 @@ sed -n "${n}p" "$dir/answers"
 """
 
 
+def san_preload(build):
+    """Sanitizer runtimes when build is an ASan build (build-san/), else []."""
+    if "build-san" not in str(build):
+        return []
+    libs = []
+    for name in ("libasan.so", "libubsan.so"):
+        out = subprocess.run(["cc", "-print-file-name=" + name], capture_output=True, text=True).stdout.strip()
+        if out and os.path.isabs(out):
+            libs.append(os.path.realpath(out))
+    return libs
+
+
+# Under SAN=...: LeakSanitizer off in the uninstrumented hosts (sshd, its session, sudo, id); our
+# code's leaks are checked by the instrumented unit tests, the fuzzers and `make valgrind`.
+SAN_OPTIONS = "detect_leaks=0:abort_on_error=0"
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -59,6 +76,11 @@ class SshdEnv:
         iso.copy_etc("ssh/sshd_config.d/50-entra-login.conf", CONF / "sshd_config.d" / "50-entra-login.conf")
         iso.copy_etc("sudoers.d/entra-login", CONF / "sudoers.d" / "entra-login", 0o440)
         iso.add_etc("pam.d/sshd-entra", pam_stack_for_sshd())
+        # An ASan build of the modules loads into sshd, its session (id, sudo: setuid, so LD_PRELOAD
+        # would not do) and every program there: the runtime must come first in each of them.
+        self.san = san_preload(build)
+        if self.san:
+            iso.add_etc("ld.so.preload", "".join(lib + "\n" for lib in self.san))
         # A local account with a password, visible only inside the namespace.
         pw_hash = subprocess.run(["openssl", "passwd", "-6", LOCAL_PASSWORD], capture_output=True,
                                  text=True, check=True).stdout.strip()
@@ -86,15 +108,16 @@ LoginGraceTime 120
 MaxStartups 50:30:100
 MaxSessions 50
 LogLevel VERBOSE
-""")
+""" + (f"SetEnv ASAN_OPTIONS={SAN_OPTIONS}\n" if self.san else ""))
         (self.run_dir / "sshd-entra").unlink(missing_ok=True)
         (self.run_dir / "sshd-entra").symlink_to("/usr/sbin/sshd")
 
     def start(self):
         log = open(self.run_dir / "sshd.log", "ab")
+        env = dict(os.environ, ASAN_OPTIONS=SAN_OPTIONS) if self.san else None
         self.proc = self.iso.popen(
             f"exec {q(self.run_dir / 'sshd-entra')} -D -e -f {q(self.run_dir / 'sshd_config')}",
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
         log.close()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
