@@ -57,7 +57,7 @@ Q := @
 endif
 
 .SECONDARY:
-.PHONY: all check unit bench deps install clean demo check-linkage valgrind deb rpm
+.PHONY: all check unit bench deps install clean demo check-linkage valgrind check-san deb rpm
 all: $(NSS_SO) $(PAM_SO) $(CLI)
 
 $(O)/%.o: %.c
@@ -99,6 +99,34 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory all unit
 	$(Q)$(MAKE) --no-print-directory check-linkage
 	$(Q)EL_BUILD=$(abspath $(O)) $(PYTHON) -m pytest -q -p no:cacheprovider tests $(PYTEST_ARGS)
+
+# The whole suite under ASan+UBSan (build-san/); LeakSanitizer stays on in our instrumented
+# binaries and is off in the uninstrumented hosts (pamtester, sshd, getent, sudo): see SECURITY.md.
+check-san:
+	$(Q)$(MAKE) --no-print-directory SAN=address,undefined check
+
+# The cmocka unit binaries, then a representative set of pamtester and CLI runs, under valgrind
+# (the slow_down test is left out: its 5 s steps against a 20 s login_timeout are pure timing).
+VALGRIND ?= valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	--num-callers=30
+VALGRIND_TESTS ?= tests/integration/test_pam_token.py tests/integration/test_pam_device.py \
+	tests/integration/test_token_corpus.py \
+	tests/integration/test_hostile.py::test_hostile_preferred_username_in_id_token_refused \
+	tests/integration/test_faults.py::test_cached_keys_validate_offline \
+	tests/integration/test_faults.py::test_local_user_unaffected_while_idp_down \
+	"tests/integration/test_faults.py::test_endpoint_fault[discovery-huge]" \
+	"tests/integration/test_faults.py::test_endpoint_fault[jwks-badjson]" \
+	"tests/integration/test_faults.py::test_endpoint_fault[devicecode-stall]" \
+	"tests/integration/test_faults.py::test_endpoint_fault[arm-status500]" \
+	--deselect tests/integration/test_pam_device.py::test_slow_down_grows_the_interval
+valgrind: deps
+	$(Q)$(MAKE) --no-print-directory all unit
+	$(Q)for t in $(UNITS); do \
+		echo "  VALGRIND $$t"; \
+		$(VALGRIND) $$t >$$t.valgrind.log 2>&1 || { cat $$t.valgrind.log; exit 1; }; \
+	done
+	$(Q)EL_BUILD=$(abspath $(O)) EL_PAM_WRAPPER="$(VALGRIND)" EL_CLI_WRAPPER="$(VALGRIND)" \
+		$(PYTHON) -m pytest -q -p no:cacheprovider $(VALGRIND_TESTS)
 
 check-linkage: $(NSS_SO) $(PAM_SO)
 	$(Q)bash tests/check-linkage.sh $(NSS_SO) $(PAM_SO)

@@ -16,6 +16,10 @@ sys.path.insert(0, str(ROOT / "tests" / "fakeidp"))
 from entra_fake import CLIENT_ID, TENANT, FakeEntra  # noqa: E402
 
 PAM_MODULE = BUILD / "pam_entra.so"
+# EL_PAM_WRAPPER="valgrind ... --error-exitcode=99" runs every pamtester under it (make valgrind);
+# exit code 99 from the wrapper fails the test whatever it expected.
+PAM_WRAPPER_CMD = os.environ.get("EL_PAM_WRAPPER", "").split()
+WRAPPER_ERROR_EXIT = 99
 NSS_MODULE = BUILD / "libnss_entra.so.2"
 CLI = BUILD / "entra-login"
 
@@ -112,12 +116,16 @@ class PamStack:
 
     def run(self, user, ops=("authenticate",), stdin="", timeout=60):
         """pamtester: returns CompletedProcess (stdout = info text, stderr = prompts + result)."""
-        return subprocess.run(["pamtester", "-v", self.service, user, *ops], input=stdin, text=True,
-                              capture_output=True, env=self.env(), timeout=timeout)
+        res = subprocess.run([*PAM_WRAPPER_CMD, "pamtester", "-v", self.service, user, *ops], input=stdin,
+                             text=True, capture_output=True, env=self.env(), timeout=timeout)
+        if PAM_WRAPPER_CMD and res.returncode == WRAPPER_ERROR_EXIT:
+            pytest.fail(f"{PAM_WRAPPER_CMD[0]} reported errors in pamtester:\n{res.stderr[-6000:]}")
+        return res
 
     def popen(self, user, ops=("authenticate",)):
-        return subprocess.Popen(["pamtester", "-v", self.service, user, *ops], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=self.env())
+        return subprocess.Popen([*PAM_WRAPPER_CMD, "pamtester", "-v", self.service, user, *ops],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=self.env())
 
 
 @pytest.fixture

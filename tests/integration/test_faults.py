@@ -19,13 +19,13 @@ import time
 
 import pytest
 
-from conftest import BUILD, CLI, PAM_MODULE, PamStack, token_parts, write_config
+from conftest import BUILD, CLI, PAM_MODULE, PAM_WRAPPER_CMD, PamStack, token_parts, write_config
 from entra_fake import FakeEntra, USER_APP_ROLE, oid_for
 
 HTTP_TIMEOUT = 1
 LOGIN_TIMEOUT = 3
 # Slack on top of each bound: process start, TLS, pam_wrapper; more under ASan or valgrind.
-MARGIN = 1.5 if "build-san" not in str(BUILD) else 4.0
+MARGIN = 8.0 if PAM_WRAPPER_CMD else 4.0 if "build-san" in str(BUILD) else 1.5
 USER = "alice@contoso.com"
 SEED_USER = "bob@contoso.com"
 UNREACHABLE = "Entra ID cannot be reached"
