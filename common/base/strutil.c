@@ -93,31 +93,20 @@ bool file_owner_safe(const struct stat *st)
 	return (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
 }
 
-int file_read_capped(const char *path, size_t cap, char **ret_text, size_t *ret_len)
+int fd_read_capped(int fd, size_t cap, char **ret_text, size_t *ret_len)
 {
 	struct stat st;
 	char *text = NULL;
 	size_t len = 0;
-	int fd = -1, r;
+	int r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-	if (fd < 0) {
-		r = EL_ERR_IO;
-		goto out;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		r = EL_ERR_IO;
-		goto out;
-	}
-	if ((uint64_t)st.st_size > cap) {
-		r = EL_ERR_RANGE;
-		goto out;
-	}
-	text = malloc(cap + 1 < (size_t)st.st_size + 1 ? cap + 1 : (size_t)st.st_size + 1);
-	if (!text) {
-		r = EL_ERR_NOMEM;
-		goto out;
-	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return EL_ERR_IO;
+	if ((uint64_t)st.st_size > cap)
+		return EL_ERR_RANGE;
+	text = malloc((size_t)st.st_size + 1);
+	if (!text)
+		return EL_ERR_NOMEM;
 	/* Read what fstat promised; a file that grew meanwhile is truncated at that size. */
 	while (len < (size_t)st.st_size) {
 		ssize_t n = read(fd, text + len, (size_t)st.st_size - len);
@@ -139,8 +128,18 @@ int file_read_capped(const char *path, size_t cap, char **ret_text, size_t *ret_
 	r = 0;
 out:
 	free(text);
-	if (fd >= 0)
-		close(fd);
+	return r;
+}
+
+int file_read_capped(const char *path, size_t cap, char **ret_text, size_t *ret_len)
+{
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0)
+		return EL_ERR_IO;
+	r = fd_read_capped(fd, cap, ret_text, ret_len);
+	close(fd);
 	return r;
 }
 

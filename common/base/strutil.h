@@ -27,6 +27,9 @@ bool str_has_ctl(const char *s);	/* any byte < 0x20 or 0x7f */
  * *ret_text is NUL-terminated, caller frees. Returns 0, EL_ERR_IO, EL_ERR_RANGE, EL_ERR_NOMEM. */
 int file_read_capped(const char *path, size_t cap, char **ret_text, size_t *ret_len) EL_MUST_CHECK;
 
+/* The same for an open file (its fstat size, capped); the fd stays open. */
+int fd_read_capped(int fd, size_t cap, char **ret_text, size_t *ret_len) EL_MUST_CHECK;
+
 /* Write data to path atomically: temp file in the same directory, fsync,
  * chmod to mode, rename, fsync of the directory. Returns 0 or EL_ERR_IO. */
 int file_write_atomic(const char *path, const void *data, size_t len, unsigned mode) EL_MUST_CHECK;

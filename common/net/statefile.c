@@ -65,29 +65,11 @@ int state_read(const struct el_config *cfg, const char *name, size_t cap, char *
 	r = open_trusted(cfg, name, &fd, &st);
 	if (r < 0)
 		return r;
-	if ((unsigned long long)st.st_size > cap) {
+	r = fd_read_capped(fd, cap, &text, &len);
+	if (r == EL_ERR_RANGE)
 		r = EL_ERR_CORRUPT;
+	if (r < 0)
 		goto out;
-	}
-	text = malloc((size_t)st.st_size + 1);
-	if (!text) {
-		r = EL_ERR_NOMEM;
-		goto out;
-	}
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, text + len, (size_t)st.st_size - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = EL_ERR_IO;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	text[len] = '\0';
 	*ret_text = text;
 	*ret_len = len;
 	if (ret_mtime)
