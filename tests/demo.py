@@ -13,8 +13,8 @@ import textwrap
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE / "fakeidp")]
 
-from entra_fake import ADMIN_APP_ROLE, CLIENT_ID, TENANT, FakeEntra  # noqa: E402
-from sshd_env import SshdEnv  # noqa: E402
+from entra_fake import ADMIN_APP_ROLE, FakeEntra  # noqa: E402
+from sshd_env import SshdEnv, host_config  # noqa: E402
 
 USER = "alice@contoso.com"
 
@@ -33,17 +33,7 @@ def main():
         fake = FakeEntra().start(tmp / "fake", interval=1)
         env = None
         try:
-            config = textwrap.dedent(f"""\
-                tenant_id = {TENANT}
-                client_id = {CLIENT_ID}
-                domains = contoso.com
-                authority = {fake.authority}
-                ca_file = {fake.ca_file}
-                role_sources = claims
-                login_timeout = 60
-                state_dir = {state}
-                """)
-            env = SshdEnv(tmp, build, config).start()
+            env = SshdEnv(tmp, build, host_config(fake, state)).start()
             say(f"== fake Entra ID on {fake.authority}, sshd on 127.0.0.1:{env.port} (private mount namespace)")
             say(f"== ssh -l {USER} -p {env.port} 127.0.0.1 'id; sudo -n id'")
             say("== (the fake approves the sign-in as soon as the code is polled, like Alice in her browser)")

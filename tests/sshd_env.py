@@ -6,6 +6,7 @@ import socket
 import subprocess
 import time
 
+from entra_fake import CLIENT_ID, TENANT
 from isolated import Isolated, q
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -39,6 +40,14 @@ def san_preload(build):
 # Under SAN=...: LeakSanitizer off in the uninstrumented hosts (sshd, its session, sudo, id); our
 # code's leaks are checked by the instrumented unit tests, the fuzzers and `make valgrind`.
 SAN_OPTIONS = "detect_leaks=0:abort_on_error=0"
+
+
+def host_config(fake, state_dir):
+    """The /etc/entra-login.conf of an sshd test host: the fake tenant, app roles from the token."""
+    return "".join(f"{k} = {v}\n" for k, v in (
+        ("tenant_id", TENANT), ("client_id", CLIENT_ID), ("domains", "contoso.com"),
+        ("authority", fake.authority), ("ca_file", fake.ca_file), ("role_sources", "claims"),
+        ("login_timeout", 60), ("state_dir", state_dir)))
 
 
 def free_port():

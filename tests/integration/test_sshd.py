@@ -5,13 +5,12 @@ import re
 import shutil
 import subprocess
 import tempfile
-import textwrap
 
 import pytest
 
 from conftest import BUILD, CLI, ROOT
-from entra_fake import ADMIN_APP_ROLE, CLIENT_ID, TENANT, USER_APP_ROLE
-from sshd_env import LOCAL_PASSWORD, LOCAL_USER, SshdEnv
+from entra_fake import ADMIN_APP_ROLE, USER_APP_ROLE
+from sshd_env import LOCAL_PASSWORD, LOCAL_USER, SshdEnv, host_config
 
 ENTRA_SSH = ROOT / "cli" / "entra-ssh"
 
@@ -28,18 +27,7 @@ def public_state_dir():
 
 @pytest.fixture
 def sshd(tmp_path, fake, public_state_dir):
-    state_dir = public_state_dir
-    config = textwrap.dedent(f"""\
-        tenant_id = {TENANT}
-        client_id = {CLIENT_ID}
-        domains = contoso.com
-        authority = {fake.authority}
-        ca_file = {fake.ca_file}
-        role_sources = claims
-        login_timeout = 60
-        state_dir = {state_dir}
-        """)
-    env = SshdEnv(tmp_path, BUILD, config).start()
+    env = SshdEnv(tmp_path, BUILD, host_config(fake, public_state_dir)).start()
     yield env
     env.stop()
 
