@@ -6,8 +6,15 @@ set -euo pipefail
 nss=$1 pam=$2
 fail=0
 needed=$(readelf -d "$nss" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+# A SAN=... build (build-san/, like conftest.asan_preload) needs the sanitizer runtimes too.
+san=
+case $nss in *build-san/*) san=1 ;; esac
 for lib in $needed; do
-	case $lib in libc.so.*|ld-linux*) ;; *) echo "check-linkage: $nss needs $lib" >&2; fail=1 ;; esac
+	case $lib in
+	libc.so.*|ld-linux*) ;;
+	libasan.so.*|libubsan.so.*) [ -n "$san" ] || { echo "check-linkage: $nss needs $lib" >&2; fail=1; } ;;
+	*) echo "check-linkage: $nss needs $lib" >&2; fail=1 ;;
+	esac
 done
 bad=$(nm -D --defined-only "$nss" | awk '{print $3}' | grep -v '^_nss_entra_' | grep -v '^LIBNSS\|^NSS_ENTRA\|^$' || true)
 [ -z "$bad" ] || { echo "check-linkage: $nss exports $bad" >&2; fail=1; }
@@ -19,5 +26,5 @@ deps=$(ldd "$pam")
 for lib in libcurl libjansson libcrypto libpam; do
 	grep -q "$lib" <<<"$deps" || { echo "check-linkage: $pam does not link $lib" >&2; fail=1; }
 done
-[ $fail -eq 0 ] && echo "check-linkage: NSS needs only libc; exports are entry points only"
+[ $fail -eq 0 ] && echo "check-linkage: NSS needs only libc${san:+ (+ sanitizer runtimes)}; exports are entry points only"
 exit $fail
