@@ -73,9 +73,11 @@ $(NET_A): $(call obj,$(NET_SRC))
 $(NSS_SO): $(call obj,$(NSS_SRC)) $(BASE_A) nss/nss_entra.map
 	$(Q)$(CC) -shared -o $@ $(call obj,$(NSS_SRC)) $(BASE_A) $(LDFLAGS) \
 		-Wl,-soname,libnss_entra.so.2,--version-script=nss/nss_entra.map
+# -z nodelete: libcurl and its TLS stack keep thread-local state and exit handlers that
+# must not vanish when a PAM host unloads the module at pam_end (seen under LeakSanitizer).
 $(PAM_SO): $(call obj,$(PAM_SRC)) $(NET_A) $(BASE_A) pam/pam_entra.map
 	$(Q)$(CC) -shared -o $@ $(call obj,$(PAM_SRC)) $(NET_A) $(BASE_A) $(LDFLAGS) \
-		-Wl,--version-script=pam/pam_entra.map -lpam $(NET_LIBS)
+		-Wl,--version-script=pam/pam_entra.map,-z,nodelete -lpam $(NET_LIBS)
 $(CLI): $(call obj,$(CLI_SRC)) $(NET_A) $(BASE_A)
 	$(Q)$(CC) -pie -o $@ $(call obj,$(CLI_SRC)) $(NET_A) $(BASE_A) $(LDFLAGS) $(NET_LIBS)
 

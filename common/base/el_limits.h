@@ -16,5 +16,6 @@
 #define EL_USERDB_USERS_MAX 1000000
 #define EL_JWKS_KEYS_MAX 32
 #define EL_GUID_LEN 36
+#define EL_CLAIM_LIST_MAX 256		/* roles or groups in one token */
 
 #endif

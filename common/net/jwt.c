@@ -218,7 +218,9 @@ static int copy_list(json_t *c, const char *name, struct el_list *list)
 
 	if (!arr)
 		return 0;
-	if (!json_is_array(arr))
+	/* Entra replaces more than 200 groups by an overage marker, so a longer list is not Entra's.
+	 * (Strings cannot hold NUL: jansson refuses \u0000 without JSON_ALLOW_NUL.) */
+	if (!json_is_array(arr) || json_array_size(arr) > EL_CLAIM_LIST_MAX)
 		return EL_ERR_TOKEN_CLAIM_TYPE;
 	list->items = calloc(json_array_size(arr) + 1, sizeof(char *));
 	if (!list->items)
