@@ -12,14 +12,7 @@
 #include "conv.h"
 #include "el_limits.h"
 #include "err.h"
-
-void secret_free(char *s)
-{
-	if (!s)
-		return;
-	explicit_bzero(s, strlen(s));
-	free(s);
-}
+#include "strutil.h"
 
 int conv_prompt(const struct pam_ctx *ctx, const char *prompt, char **ret_answer)
 {

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "pam_ctx.h"
+#include "strutil.h"
 
 /* One prompt with echo off; *ret_answer is malloc'ed (caller frees with
  * freezero-style wiping). Returns 0, EL_ERR_ABORTED (conversation failed or
@@ -23,7 +24,5 @@ void conv_error(const struct pam_ctx *ctx, const char *text);
  * Returns 0, EL_ERR_ABORTED, EL_ERR_TOKEN_TOO_LONG, EL_ERR_TOKEN_FORMAT (nothing given). */
 int conv_read_token(const struct pam_ctx *ctx, char *first_part, char **ret_token, size_t *ret_len);
 
-/* Wipe and free a secret string. */
-void secret_free(char *s);
 
 #endif

@@ -86,6 +86,14 @@ bool str_has_ctl(const char *s)
 	return false;
 }
 
+void secret_free(char *s)
+{
+	if (!s)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
 bool file_owner_safe(const struct stat *st)
 {
 	if (st->st_uid != 0 && st->st_uid != geteuid())

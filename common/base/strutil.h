@@ -21,7 +21,10 @@ int str_copy(char *buf, size_t buflen, const char *src) EL_MUST_CHECK;
 /* Constant-time-ish ASCII lower-casing copy; EL_ERR_RANGE if it does not fit. */
 int str_lower(char *buf, size_t buflen, const char *src) EL_MUST_CHECK;
 
-bool str_has_ctl(const char *s);	/* any byte < 0x20 or 0x7f */
+bool str_has_ctl(const char *s);
+
+/* Wipe a secret string (token, device code) and free it. NULL-safe. */
+void secret_free(char *s);	/* any byte < 0x20 or 0x7f */
 
 /* Read a whole regular file, at most cap bytes (EL_ERR_RANGE if larger).
  * *ret_text is NUL-terminated, caller frees. Returns 0, EL_ERR_IO, EL_ERR_RANGE, EL_ERR_NOMEM. */

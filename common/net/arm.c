@@ -12,6 +12,7 @@
 #include "imds.h"
 #include "names.h"
 #include "oidc.h"
+#include "strutil.h"
 
 #define MG_PREFIX "/providers/Microsoft.Management/managementGroups/"
 
@@ -112,14 +113,6 @@ static int auth_header(const struct imds_identity *id, char **ret)
 		return EL_ERR_NOMEM;
 	*ret = h;
 	return 0;
-}
-
-static void secret_free(char *s)
-{
-	if (!s)
-		return;
-	explicit_bzero(s, strlen(s));
-	free(s);
 }
 
 /* All pages for one identity. *ret_retry is set when a cached token got 401. */

@@ -10,18 +10,11 @@
 #include "devcode.h"
 #include "el_limits.h"
 #include "http.h"
+#include "strutil.h"
 
 #define DEVCODE_FIELD_MAX 4096
 #define USER_CODE_MAX 32
 #define VERIFY_URI_MAX 256
-
-static void secret_free(char *s)
-{
-	if (!s)
-		return;
-	explicit_bzero(s, strlen(s));
-	free(s);
-}
 
 void devcode_grant_free(struct devcode_grant *grant)
 {

@@ -30,14 +30,6 @@ static struct {
 	time_t expires;
 } mem;
 
-static void secret_free(char *s)
-{
-	if (!s)
-		return;
-	explicit_bzero(s, strlen(s));
-	free(s);
-}
-
 void imds_identity_free(struct imds_identity *id)
 {
 	if (!id)
