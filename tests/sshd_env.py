@@ -7,7 +7,7 @@ import subprocess
 import time
 
 from entra_fake import CLIENT_ID, TENANT
-from isolated import Isolated, q
+from isolated import SAN_OPTIONS, Isolated, q
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CONF = ROOT / "conf"
@@ -23,23 +23,6 @@ n=$((n + 1))
 echo "$n" > "$dir/answer.idx"
 sed -n "${n}p" "$dir/answers"
 """
-
-
-def san_preload(build):
-    """Sanitizer runtimes when build is an ASan build (build-san/), else []."""
-    if "build-san" not in str(build):
-        return []
-    libs = []
-    for name in ("libasan.so", "libubsan.so"):
-        out = subprocess.run(["cc", "-print-file-name=" + name], capture_output=True, text=True).stdout.strip()
-        if out and os.path.isabs(out):
-            libs.append(os.path.realpath(out))
-    return libs
-
-
-# Under SAN=...: LeakSanitizer off in the uninstrumented hosts (sshd, its session, sudo, id); our
-# code's leaks are checked by the instrumented unit tests, the fuzzers and `make valgrind`.
-SAN_OPTIONS = "detect_leaks=0:abort_on_error=0"
 
 
 def host_config(fake, state_dir):
@@ -85,11 +68,8 @@ class SshdEnv:
         iso.copy_etc("ssh/sshd_config.d/50-entra-login.conf", CONF / "sshd_config.d" / "50-entra-login.conf")
         iso.copy_etc("sudoers.d/entra-login", CONF / "sudoers.d" / "entra-login", 0o440)
         iso.add_etc("pam.d/sshd-entra", pam_stack_for_sshd())
-        # An ASan build of the modules loads into sshd, its session (id, sudo: setuid, so LD_PRELOAD
-        # would not do) and every program there: the runtime must come first in each of them.
-        self.san = san_preload(build)
-        if self.san:
-            iso.add_etc("ld.so.preload", "".join(lib + "\n" for lib in self.san))
+        # SAN=...: Isolated preloads the runtime everywhere; sessions need the options too.
+        self.san = iso.san
         # A local account with a password, visible only inside the namespace.
         pw_hash = subprocess.run(["openssl", "passwd", "-6", LOCAL_PASSWORD], capture_output=True,
                                  text=True, check=True).stdout.strip()
