@@ -6,7 +6,7 @@ PKGS=(build-essential pkg-config libpam0g-dev libcurl4-openssl-dev libjansson-de
 	libjwt-dev pamtester libpam-wrapper libnss-wrapper libpamtest0-dev libcmocka-dev
 	openssh-server openssh-client sudo python3-pytest python3-cryptography python3-jwt
 	python3-paramiko debhelper dpkg-dev fakeroot rpm lintian valgrind clang util-linux
-	ca-certificates curl)
+	ca-certificates curl openssl libclang-rt-14-dev gawk original-awk busybox)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -115,3 +115,35 @@ def test_twenty_parallel_logins(sshd, fake, tmp_path):
     listing = users_in_db(sshd)
     for u in users:
         assert listing.count(u) == 1, listing
+
+
+def test_paramiko_keyboard_interactive_token_login(sshd, fake):
+    """A second, independent SSH client: paramiko answering the part prompts itself."""
+    import paramiko
+
+    user = "erin@contoso.com"
+    tok = fake.mint("access_v2", upn=user, roles=[USER_APP_ROLE])
+    parts = [tok[i:i + 1000] for i in range(0, len(tok), 1000)]
+    seen = []
+
+    def handler(title, instructions, prompts):
+        answers = []
+        for text, _echo in prompts:
+            seen.append(text)
+            m = re.search(r"\(part (\d+),", text)
+            n = int(m.group(1)) if m else 0
+            answers.append(parts[n - 1] if 0 < n <= len(parts) else "")
+        return answers
+
+    transport = paramiko.Transport(("127.0.0.1", sshd.port))
+    try:
+        transport.start_client(timeout=30)
+        transport.auth_interactive(user, handler)
+        assert transport.is_authenticated()
+        chan = transport.open_session()
+        chan.exec_command("id -un")
+        out = chan.makefile().read().decode().strip()
+        assert out == user
+    finally:
+        transport.close()
+    assert len(seen) == len(parts) + 1, seen
