@@ -35,9 +35,11 @@ def run(cmd, **kw):
 
 
 def clean_env(**extra):
-    """The environment for a nested make: not the outer make's flags (O=, -j, jobserver)."""
+    """The environment for a nested make: not the outer make's flags (O=, -j, jobserver), nor the
+    variables `make SAN=... check` exports (a package is never a sanitizer build)."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "GNUMAKEFLAGS")}
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "GNUMAKEFLAGS", "SAN", "O",
+                        "CFLAGS", "LDFLAGS")}
     env.update(extra)
     return env
 
