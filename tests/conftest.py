@@ -14,6 +14,7 @@ BUILD = pathlib.Path(os.environ.get("EL_BUILD", ROOT / "build"))
 sys.path.insert(0, str(ROOT / "tests" / "fakeidp"))
 
 from entra_fake import CLIENT_ID, TENANT, FakeEntra  # noqa: E402
+from isolated import san_preload  # noqa: E402
 
 PAM_MODULE = BUILD / "pam_entra.so"
 # EL_PAM_WRAPPER="valgrind ... --error-exitcode=99" runs every pamtester under it (make valgrind);
@@ -25,15 +26,8 @@ CLI = BUILD / "entra-login"
 
 
 def asan_preload():
-    """LD_PRELOAD value for running our sanitized .so inside uninstrumented programs."""
-    if "build-san" not in str(BUILD):
-        return []
-    libs = []
-    for name in ("libasan.so", "libubsan.so"):
-        out = subprocess.run(["cc", "-print-file-name=" + name], capture_output=True, text=True).stdout.strip()
-        if out and os.path.isabs(out):
-            libs.append(os.path.realpath(out))
-    return libs
+    """LD_PRELOAD entries for running our sanitized .so inside uninstrumented programs."""
+    return san_preload(BUILD)
 
 
 def write_config(path, fake=None, state_dir=None, **keys):
