@@ -22,8 +22,9 @@ import pytest
 from conftest import BUILD, CLI, PAM_MODULE, PAM_WRAPPER_CMD, PamStack, token_parts, write_config
 from entra_fake import FakeEntra, USER_APP_ROLE, oid_for
 
-HTTP_TIMEOUT = 1
-LOGIN_TIMEOUT = 3
+# Short, so the suite stays quick; under valgrind (make valgrind) a TLS handshake alone takes ~1 s.
+HTTP_TIMEOUT = 5 if PAM_WRAPPER_CMD else 1
+LOGIN_TIMEOUT = 15 if PAM_WRAPPER_CMD else 3
 # Slack on top of each bound: process start, TLS, pam_wrapper; more under ASan or valgrind.
 MARGIN = 8.0 if PAM_WRAPPER_CMD else 4.0 if "build-san" in str(BUILD) else 1.5
 USER = "alice@contoso.com"
