@@ -2,7 +2,9 @@
 #   make            build the PAM module, the NSS module and the CLI
 #   make check      install missing packages, build, run every test
 #   make bench      benchmarks (printed figures, no pass/fail)
-#   make SAN=address,undefined check    the suite under ASan+UBSan
+#   make SAN=address,undefined check    the suite under ASan+UBSan (= make check-san)
+#   make fuzz [FUZZ_SECONDS=20]   libFuzzer harnesses (tests/fuzz/README.md)
+#   make valgrind   unit binaries and a pamtester/CLI subset under valgrind
 #   make install DESTDIR=... PREFIX=... SYSCONFDIR=... LIBDIR=... PAMDIR=...
 #   make deb, make rpm   packages, built in $(O)/pkg/ from a copy of the tree
 
