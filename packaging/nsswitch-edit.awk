@@ -59,6 +59,10 @@ function has_service(    i) {
 function add_to(rest,    i, k, p, acts, out) {
 	n = tokenize(rest)
 	if (has_service()) return rest
+	changed = 1
+	# a line without services ("group:"): glibc asks none, so entra becomes the only
+	# one; the blank before it is ours ("remove" takes it back)
+	if (n == 0) return tail " " svc
 	p = 0
 	for (i = 1; i <= n && !p; i++) {
 		if (typ[i] != "S" || (tok[i] != "files" && tok[i] != "compat")) continue
@@ -69,7 +73,6 @@ function add_to(rest,    i, k, p, acts, out) {
 	for (i = 1; i <= n && !p; i++)
 		if (typ[i] == "S" && tok[i] == "systemd") p = i
 	if (!p) p = n + 1
-	changed = 1
 	if (p == 1) {
 		# first on the line: take over the blanks after the colon, so that
 		# "remove" gives them back to the token that follows
@@ -98,11 +101,12 @@ function remove_from(rest,    i, k, acts, keep) {
 		if (!keep)
 			for (k = i + 1; k <= n && typ[k] == "A"; k++) drop[k] = 1
 	}
-	# the blanks before a dropped token go with it, except those after the colon
+	# the blanks before a dropped token go with it, except those after the colon; when
+	# no service is left, the one blank "add" put before the service goes too
 	if (1 in drop) {
 		for (i = 2; i <= n && (i in drop); i++) ;
 		if (i <= n) sep[i] = sep[1]
-		else tail = sep[1] tail
+		else tail = substr(sep[1], 1, length(sep[1]) - 1) tail
 	}
 	return join()
 }

@@ -148,6 +148,14 @@ CASES = [
     ("no-final-newline",
      "passwd: files\ngroup: files\nshadow: files",
      "passwd: files entra\ngroup: files entra\nshadow: files entra"),
+    # a service-less line: glibc reads it as "no service", so entra is the only one it gets
+    # (not "entra sss", the left-over tokens of the line before)
+    ("service-less-line",
+     "passwd:     files sss\ngroup:\nshadow:     files sss\n",
+     "passwd:     files entra sss\ngroup: entra\nshadow:     files entra sss\n"),
+    ("service-less-line-blanks-comment",
+     "passwd: files ldap\ngroup:   \t# nothing here\nshadow:\t\n",
+     "passwd: files entra ldap\ngroup:   \t entra# nothing here\nshadow:\t entra\n"),
     ("empty", "",
      MARK + "passwd:         files entra\n" + MARK + "group:          files entra\n"
      + MARK + "shadow:         files entra\n"),
