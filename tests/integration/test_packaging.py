@@ -287,6 +287,46 @@ def test_sudoers_dropin_valid():
     assert res.returncode == 0, res.stdout + res.stderr
 
 
+def test_license_apache2():
+    """LICENSE is the Apache License 2.0, and every place that states a license says so."""
+    text = (ROOT / "LICENSE").read_text()
+    assert text.lstrip().startswith("Apache License")
+    for phrase in ("Version 2.0, January 2004", "Grant of Patent License",
+                   "END OF TERMS AND CONDITIONS", "APPENDIX: How to apply the Apache License"):
+        assert phrase in text, phrase
+    common = pathlib.Path("/usr/share/common-licenses/Apache-2.0")
+    if common.exists():  # the same text, give or take blanks
+        assert text.split() == common.read_text().split()
+    copyright = (ROOT / "packaging/debian/copyright").read_text()
+    assert re.search(r"^Files: \*\n(?:.+\n)*License: Apache-2\.0$", copyright, re.M), copyright
+    assert "/usr/share/common-licenses/Apache-2.0" in copyright
+    assert "not-yet-licensed" not in copyright
+    spec = (ROOT / "packaging/rpm/entra-login.spec").read_text()
+    assert re.search(r"^License:\s+Apache-2\.0$", spec, re.M)
+    assert re.search(r"^%license LICENSE$", spec, re.M)
+    readme = (ROOT / "README.md").read_text()
+    assert re.search(r"^## License\n\n.*Apache License 2\.0", readme, re.M)
+
+
+def test_control_depends_on_awk():
+    """The maintainer scripts run nsswitch-edit, an awk program: awk must be a dependency."""
+    control = (ROOT / "packaging/debian/control").read_text()
+    depends = re.search(r"^Depends:((?:.*\n)(?:[ \t].*\n)*)", control, re.M).group(1)
+    assert re.search(r"(^|[,|]\s*)mawk\s*\|.*\bawk\b", depends, re.M), depends
+
+
+def test_sshd_dropin_leaves_usepam_to_the_admin():
+    """UsePAM cannot go inside Match, and outside it the first value wins over the admin's own
+    sshd_config: the drop-in must not set it globally; it says it must be yes instead."""
+    text = (ROOT / "conf/sshd_config.d/50-entra-login.conf").read_text()
+    glob = text.split("\nMatch ", 1)[0]
+    directives = [ln.split()[0].lower() for ln in glob.splitlines() if ln.strip() and
+                  not ln.lstrip().startswith("#")]
+    assert directives == [], directives
+    assert re.search(r"#.*UsePAM yes", glob), glob
+    assert "Match User *@*" in text
+
+
 def test_versions_agree():
     deb = re.match(r"entra-login \(([^)]+)\)", (ROOT / "packaging/debian/changelog").read_text())
     spec = re.search(r"^Version:\s*(\S+)", (ROOT / "packaging/rpm/entra-login.spec").read_text(), re.M)
@@ -300,7 +340,9 @@ def test_versions_agree():
 def _host_state():
     """What must be the same before and after: hashes of the host's files, absence of ours."""
     ma = _multiarch()
-    paths = [pathlib.Path("/etc/nsswitch.conf"), pathlib.Path("/var/lib/dpkg/status")]
+    paths = [pathlib.Path("/etc/nsswitch.conf"), pathlib.Path("/var/lib/dpkg/status"),
+             pathlib.Path("/etc/ssh/sshd_config")]
+    paths += sorted(pathlib.Path("/etc/sudoers.d").iterdir())
     paths += sorted(pathlib.Path("/etc/pam.d").iterdir())
     paths += sorted(pathlib.Path("/usr/share/pam-configs").iterdir())
     state = {}
@@ -370,6 +412,11 @@ def test_deb_contents(packages, tmp_path):
         assert entries.get(path) == want, (path, entries.get(path))
     assert run(["dpkg-deb", "-f", str(packages["deb"]), "Package"], check=True).stdout.strip() == \
         "entra-login"
+    depends = run(["dpkg-deb", "-f", str(packages["deb"]), "Depends"], check=True).stdout
+    copyright = run(f"dpkg-deb --fsys-tarfile '{packages['deb']}' | "
+                    "tar -xOf - ./usr/share/doc/entra-login/copyright", shell=True, check=True).stdout
+    assert "\nLicense: Apache-2.0\n" in copyright, copyright
+    assert re.search(r"\bmawk \|[^,]*awk\b", depends), depends
     ctl = tmp_path / "DEBIAN"
     run(["dpkg-deb", "-e", str(packages["deb"]), str(ctl)], check=True)
     assert (ctl / "conffiles").read_text().split() == [
@@ -423,6 +470,9 @@ def test_rpm_contents(packages, tmp_path):
     config = set(run(["rpm", *db, "-qpc", str(packages["rpm"])], check=True).stdout.split())
     assert config == {"/etc/entra-login.conf", "/etc/sudoers.d/entra-login",
                       "/etc/ssh/sshd_config.d/50-entra-login.conf"}
+    assert files.get("/usr/lib/systemd/system-preset/80-entra-login.preset") == \
+        ("-rw-r--r--", "root", "root")
+    assert any(p.endswith("/LICENSE") for p in files), sorted(files)
     scripts = run(["rpm", *db, "-qp", "--scripts", str(packages["rpm"])], check=True).stdout
     assert "/usr/share/entra-login/nsswitch-edit add /etc/nsswitch.conf" in scripts
     assert "/usr/share/entra-login/nsswitch-edit remove /etc/nsswitch.conf" in scripts
@@ -451,7 +501,7 @@ step() {  # step NAME CMD...: output in $R/NAME.out, exit status in $R/NAME.rc
 }
 """
 
-DEB_SCRIPT = OVERLAY + r"""
+DEB_SETUP = OVERLAY + r"""
 for d in /etc /usr /var /run; do overlay $d; done
 
 # No real service actions: policy-rc.d (honoured by invoke-rc.d and deb-systemd-invoke)
@@ -475,7 +525,9 @@ inventory() {  # which of our files exist, with mode and owner
 		if [ -e "$f" ] || [ -L "$f" ]; then stat -c '%n %a %U %G %F' "$f"; else echo "$f absent"; fi
 	done >"$1"
 }
+"""
 
+DEB_SCRIPT = DEB_SETUP + r"""
 snap "$R/etc.0"
 cp /etc/nsswitch.conf "$R/nsswitch.0"
 
@@ -707,6 +759,214 @@ def test_deb_purge_leaves_etc_as_found(deb_run):
 
 
 # ---------------------------------------------------------------------------------------------
+# The same .deb on a system an administrator has edited: install, upgrade, reinstall, remove,
+# reinstall and purge with the edits in place (one mount namespace, ~20 s)
+# ---------------------------------------------------------------------------------------------
+
+ADMIN_SCRIPT = DEB_SETUP + r"""
+keep() {  # keep TAG: copies of what the checks look at
+	cp -a /etc/pam.d "$R/pam.$1"
+	cp /etc/nsswitch.conf "$R/nsswitch.$1"
+	inventory "$R/inventory.$1"
+	dpkg-query -W -f '${Status} ${Version}' entra-login >"$R/status.$1" 2>&1 || true
+}
+edit_common() {  # a module line of the administrator's own inside the managed block
+	sed -i '/^# here are the per-package modules/a password\trequisite\t\t\tpam_pwhistory.so remember=5' \
+		/etc/pam.d/common-password
+	grep -q pam_pwhistory /etc/pam.d/common-password
+}
+snap "$R/etc.0"
+cp /etc/nsswitch.conf "$R/nsswitch.0"
+
+# 1. Install while common-password carries a local edit: pam-auth-update refuses to touch
+#    the common-* files. Then the administrator does what the warning says.
+edit_common
+step a_install dpkg -i "$DEB"
+keep a
+step a_pamforce pam-auth-update --force --enable entra-login
+step a_reconf dpkg-reconfigure -fnoninteractive entra-login
+keep b
+
+# 2. The administrator's edits: common-password again, UsePAM no for the whole server, a line
+#    in our sshd drop-in, no password-less sudo for aad_admins, "entra" off nsswitch.conf.
+edit_common
+sed -i 's/^UsePAM yes/UsePAM no/' /etc/ssh/sshd_config
+grep -q '^UsePAM no' /etc/ssh/sshd_config
+sed -i '1i # admin: a local edit' /etc/ssh/sshd_config.d/50-entra-login.conf
+cp /etc/ssh/sshd_config.d/50-entra-login.conf "$R/dropin.c"
+rm /etc/sudoers.d/entra-login
+sed -i 's/ entra//' /etc/nsswitch.conf
+keep c
+step u_upgrade dpkg -i "$DEB2"
+keep u
+cp /etc/ssh/sshd_config.d/50-entra-login.conf "$R/dropin.u"
+step u_sshd_T /usr/sbin/sshd -T -C user=someone@contoso.com,host=localhost,addr=127.0.0.1
+step u_reinstall dpkg -i "$DEB2"
+keep u2
+
+# 3. Removal while common-password carries the edit: pam-auth-update refuses again, so the
+#    module must stay. sudo runs through common-account: it must keep working.
+step r_remove dpkg -r entra-login
+keep r
+step r_sudo sudo -n -u nobody /bin/true
+step r_pamforce pam-auth-update --force --remove entra-login
+step r_remove2 dpkg -r entra-login
+keep r2
+step r_sudo2 sudo -n -u nobody /bin/true
+
+# 4. Reinstall over the configuration files the removal left, common-password edited again.
+edit_common
+step i_install dpkg -i "$DEB2"
+keep i
+
+# 5. Purge.
+step p_purge dpkg -P entra-login
+keep p
+snap "$R/etc.p"
+"""
+
+
+@pytest.fixture(scope="module")
+def deb2(packages, tmp_path_factory):
+    """The same package with a higher version (an upgrade), repacked in a few seconds."""
+    d = tmp_path_factory.mktemp("deb2")
+    tree = d / "tree"
+    run(["dpkg-deb", "-R", str(packages["deb"]), str(tree)], check=True)
+    ctl = tree / "DEBIAN" / "control"
+    version = re.search(r"^Version: (\S+)$", ctl.read_text(), re.M).group(1)
+    ctl.write_text(re.sub(r"^Version: .*$", f"Version: {version}+test1", ctl.read_text(), flags=re.M))
+    out = d / f"entra-login_{version}+test1.deb"
+    run(["dpkg-deb", "-Zgzip", "-b", str(tree), str(out)], check=True)
+    assert run(["dpkg", "--compare-versions", f"{version}+test1", "gt", version]).returncode == 0
+    return {"deb": out, "version": f"{version}+test1"}
+
+
+@pytest.fixture(scope="module")
+def admin_run(packages, deb2, tmp_path_factory):
+    r = tmp_path_factory.mktemp("deb-admin")
+    script = r / "run.sh"
+    script.write_text("set -euo pipefail\n" + ADMIN_SCRIPT)
+    t0 = time.monotonic()
+    res = run(["unshare", "--mount", "--propagation", "private", "--", "bash", str(script)],
+              env={**os.environ, "R": str(r), "DEB": str(packages["deb"]), "DEB2": str(deb2["deb"]),
+                   "MA": _multiarch(), "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"},
+              timeout=600)
+    elapsed = time.monotonic() - t0
+    (r / "run.log").write_text(res.stdout + res.stderr)
+    print(f"\n.deb with an administrator's edits, in a namespace: {elapsed:.1f}s")
+    assert res.returncode == 0, (res.stdout + res.stderr)[-6000:]
+
+    class Run:
+        dir = r
+        log = res.stdout + res.stderr
+        version2 = deb2["version"]
+
+        def rc(self, name):
+            return int((r / f"{name}.rc").read_text())
+
+        def out(self, name):
+            return (r / f"{name}.out").read_text()
+
+        def text(self, name):
+            return (r / name).read_text()
+
+        def pam_has_entra(self, tag, name):
+            return bool(re.search(r"^\s*[^#\s].*pam_entra\.so", self.text(f"pam.{tag}/{name}"), re.M))
+
+    return Run()
+
+
+def test_deb_install_with_edited_common_warns_and_keeps_nss_off(admin_run):
+    """pam-auth-update refuses (local edit): the install succeeds, says loudly that PAM is not
+    enabled and what to do, and leaves nsswitch.conf alone until PAM is in place."""
+    a = admin_run
+    assert a.rc("a_install") == 0, a.out("a_install")
+    assert a.text("status.a").startswith("install ok installed"), a.text("status.a")
+    assert not a.pam_has_entra("a", "common-auth") and not a.pam_has_entra("a", "common-account")
+    out = a.out("a_install")
+    assert "Local modifications" in out  # pam-auth-update's own refusal
+    assert re.search(r"WARNING.*PAM.*not enabled", out), out
+    assert "pam-auth-update --force --enable entra-login" in out, out
+    assert "dpkg-reconfigure entra-login" in out, out
+    assert a.text("nsswitch.a") == a.text("nsswitch.0"), "NSS enabled while PAM is off"
+    # what the warning says works: PAM on, then NSS on
+    assert a.rc("a_pamforce") == 0 and a.rc("a_reconf") == 0, a.out("a_pamforce") + a.out("a_reconf")
+    assert a.pam_has_entra("b", "common-auth") and a.pam_has_entra("b", "common-account")
+    assert "WARNING" not in a.out("a_reconf"), a.out("a_reconf")
+    assert a.text("nsswitch.b") != a.text("nsswitch.0")
+    assert all(" entra" in line for line in _db_lines(a.text("nsswitch.b")).values()
+               if not line.startswith("gshadow")), a.text("nsswitch.b")
+
+
+def test_deb_upgrade_keeps_admin_edits(admin_run):
+    """Upgrade and same-version reinstall with a deleted sudoers drop-in, an edited sshd drop-in,
+    "entra" taken off nsswitch.conf and UsePAM no: all succeed and every edit survives."""
+    a = admin_run
+    for step in ("u_upgrade", "u_reinstall"):
+        assert a.rc(step) == 0, a.out(step)
+    for tag in ("u", "u2"):
+        assert a.text(f"status.{tag}") == f"install ok installed {a.version2}", a.text(f"status.{tag}")
+        assert "/etc/sudoers.d/entra-login absent" in a.text(f"inventory.{tag}")
+        assert a.text(f"nsswitch.{tag}") == a.text("nsswitch.c"), "entra re-added"
+    assert "entra" not in "".join(_db_lines(a.text("nsswitch.c")).values())
+    assert a.text("dropin.u") == a.text("dropin.c")
+    # the drop-in no longer forces UsePAM yes on the whole server; the postinst says it matters
+    assert "usepam no" in a.out("u_sshd_T").splitlines(), a.out("u_sshd_T")
+    assert re.search(r"UsePAM.*no", a.out("u_upgrade")) and "WARNING" in a.out("u_upgrade"), \
+        a.out("u_upgrade")
+
+
+def test_deb_remove_with_edited_common_keeps_module(admin_run):
+    """dpkg -r while pam-auth-update refuses: the PAM files still name pam_entra.so, so the
+    removal fails and the module stays (sudo keeps working); after the admin's fix it succeeds."""
+    ma = _multiarch()
+    a = admin_run
+    assert a.rc("r_remove") != 0, a.out("r_remove")
+    out = a.out("r_remove")
+    assert "/etc/pam.d/common-auth" in out and "/etc/pam.d/common-account" in out, out
+    assert "pam-auth-update --force --remove entra-login" in out, out
+    assert " ok installed " in a.text("status.r"), a.text("status.r")  # dpkg: "deinstall ok ..."
+    assert f"/lib/{ma}/security/pam_entra.so 644" in a.text("inventory.r")
+    assert a.pam_has_entra("r", "common-account")
+    assert a.rc("r_sudo") == 0, a.out("r_sudo")
+    # nsswitch.conf untouched by the refused removal
+    assert a.text("nsswitch.r") == a.text("nsswitch.c")
+    # the fix the message names, then the removal goes through
+    assert a.rc("r_pamforce") == 0, a.out("r_pamforce")
+    assert a.rc("r_remove2") == 0, a.out("r_remove2")
+    assert a.text("status.r2").startswith("deinstall ok config-files"), a.text("status.r2")
+    assert f"/lib/{ma}/security/pam_entra.so absent" in a.text("inventory.r2")
+    for name in os.listdir(a.dir / "pam.r2"):
+        if not name.endswith(".pam-old"):  # pam-auth-update --force's backups
+            assert "pam_entra" not in (a.dir / "pam.r2" / name).read_text(), name
+    assert a.rc("r_sudo2") == 0, a.out("r_sudo2")
+
+
+def test_deb_reinstall_and_purge_with_admin_edits(admin_run):
+    a = admin_run
+    assert a.rc("i_install") == 0, a.out("i_install")
+    # the deleted conffile stays deleted (dpkg's rule), PAM refused again: warning, NSS off
+    assert "/etc/sudoers.d/entra-login absent" in a.text("inventory.i")
+    assert "the PAM module is not enabled" in a.out("i_install"), a.out("i_install")
+    assert a.text("nsswitch.i") == a.text("nsswitch.0")
+    assert a.rc("p_purge") == 0, a.out("p_purge")
+    assert "no packages found" in a.text("status.p")
+    assert all(line.endswith(" absent") for line in a.text("inventory.p").splitlines())
+    assert a.text("nsswitch.p") == a.text("nsswitch.0")
+    # /etc as the administrator left it: only the files they edited differ from the start
+    # (and the *.pam-old backups their pam-auth-update --force wrote)
+    def files(name):
+        lines = [ln for ln in a.text(name).splitlines() if ".pam-old" not in ln]
+        return ({ln.split()[-1]: ln for ln in lines if "  ./" in ln},
+                [ln for ln in lines if "  ./" not in ln])
+    (before, tree0), (after, tree1) = files("etc.0"), files("etc.p")
+    assert set(before) == set(after)
+    changed = sorted(k for k in before if before[k] != after[k])
+    assert changed == ["./pam.d/common-password", "./ssh/sshd_config"], changed
+    assert tree0 == tree1
+
+
+# ---------------------------------------------------------------------------------------------
 # The .rpm's scriptlets, run by rpm --root in a scratch root (inside a mount namespace)
 # ---------------------------------------------------------------------------------------------
 
@@ -720,12 +980,27 @@ cp -a /etc/alternatives "$root/etc/"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
 printf 'root:x:0:\n' >"$root/etc/group"
 cp "$R/nsswitch.in" "$root/etc/nsswitch.conf"
+# RHEL's and Fedora's preset policy: a unit nobody lists is not enabled
+mkdir -p "$root/etc/systemd/system-preset" "$root/etc/pam.d"
+echo 'disable *' >"$root/etc/systemd/system-preset/99-default-disable.preset"
 rpm=(rpm --root "$root" --dbpath /var/lib/rpm --nodeps)
 step rpm_install "${rpm[@]}" -i "$RPM"
 cp "$root/etc/nsswitch.conf" "$R/nsswitch.1"
 stat -c '%n %a %U' "$root/etc/sudoers.d/entra-login" "$root/var/lib/entra-login" >"$R/stat.1"
+ls "$root/etc/systemd/system/timers.target.wants" >"$R/wants.1" 2>&1 || true
 step rpm_reinstall "${rpm[@]}" -U --replacepkgs "$RPM"
 cp "$root/etc/nsswitch.conf" "$R/nsswitch.2"
+# the administrator takes "entra" off by hand: a reinstall must not put it back
+sed -i 's/ entra//' "$root/etc/nsswitch.conf"
+cp "$root/etc/nsswitch.conf" "$R/nsswitch.2a"
+step rpm_reinstall2 "${rpm[@]}" -U --replacepkgs "$RPM"
+cp "$root/etc/nsswitch.conf" "$R/nsswitch.2b"
+# the lines the documentation tells the administrator to add: erase must refuse
+printf 'auth\t[success=done ignore=ignore default=die]\tpam_entra.so\n' >"$root/etc/pam.d/sshd"
+step rpm_erase_refused "${rpm[@]}" -e entra-login
+step rpm_query rpm --root "$root" --dbpath /var/lib/rpm -q entra-login
+ls "$root/usr/lib64/security/pam_entra.so" "$root/usr/lib/security/pam_entra.so" >"$R/module.1" 2>/dev/null || true
+: >"$root/etc/pam.d/sshd"
 step rpm_erase "${rpm[@]}" -e entra-login
 cp "$root/etc/nsswitch.conf" "$R/nsswitch.3"
 """
@@ -738,13 +1013,24 @@ def test_rpm_scriptlets(packages, tmp_path):
     res = run(["unshare", "--mount", "--propagation", "private", "--", "bash", str(script)],
               env={**os.environ, "R": str(tmp_path), "RPM": str(packages["rpm"])}, timeout=300)
     assert res.returncode == 0, (res.stdout + res.stderr)[-4000:]
-    for step in ("rpm_install", "rpm_reinstall", "rpm_erase"):
+    for step in ("rpm_install", "rpm_reinstall", "rpm_reinstall2", "rpm_erase"):
         assert (tmp_path / f"{step}.rc").read_text().strip() == "0", \
             (tmp_path / f"{step}.out").read_text()
     want = dict(CASES_BY_NAME)["fedora-authselect"]
     assert (tmp_path / "nsswitch.1").read_text() == want
     assert (tmp_path / "nsswitch.2").read_text() == want
+    assert (tmp_path / "nsswitch.2a").read_text() == FEDORA
+    assert (tmp_path / "nsswitch.2b").read_text() == FEDORA, "reinstall put entra back"
     assert (tmp_path / "nsswitch.3").read_text() == FEDORA
+    # the preset enables the refresh timer even where presets disable everything else
+    assert "entra-login-refresh.timer" in (tmp_path / "wants.1").read_text().split(), \
+        (tmp_path / "wants.1").read_text()
+    # erase refused while /etc/pam.d names the module; the package and module stay
+    out = (tmp_path / "rpm_erase_refused.out").read_text()
+    assert (tmp_path / "rpm_erase_refused.rc").read_text().strip() != "0", out
+    assert "/etc/pam.d/sshd" in out, out
+    assert (tmp_path / "rpm_query.rc").read_text().strip() == "0"
+    assert "pam_entra.so" in (tmp_path / "module.1").read_text()
     assert (tmp_path / "stat.1").read_text().split("\n")[0].endswith("sudoers.d/entra-login 440 root")
 
 
