@@ -85,6 +85,7 @@ class SshdEnv:
                        check=True)
         (self.run_dir / "sshd_config").write_text(f"""\
 Include /etc/ssh/sshd_config.d/50-entra-login.conf
+UsePAM yes
 Port {self.port}
 ListenAddress 127.0.0.1
 HostKey {self.run_dir}/hostkey
