@@ -635,6 +635,9 @@ def test_deb_install_and_reinstall(deb_run):
     assert deb_run.rc("install1") == 0, deb_run.out("install1")
     assert deb_run.out("status1") == "install ok installed"
     assert deb_run.rc("install2") == 0, deb_run.out("install2")
+    # a pristine system: PAM enabled, UsePAM yes, so no warning
+    for step in ("install1", "install2"):
+        assert "WARNING" not in deb_run.out(step), deb_run.out(step)
 
 
 def test_deb_files_in_place(deb_run):
