@@ -342,7 +342,7 @@ def _host_state():
     ma = _multiarch()
     paths = [pathlib.Path("/etc/nsswitch.conf"), pathlib.Path("/var/lib/dpkg/status"),
              pathlib.Path("/etc/ssh/sshd_config")]
-    paths += sorted(pathlib.Path("/etc/sudoers.d").iterdir())
+    paths += sorted(pathlib.Path("/etc/sudoers.d").glob("*"))
     paths += sorted(pathlib.Path("/etc/pam.d").iterdir())
     paths += sorted(pathlib.Path("/usr/share/pam-configs").iterdir())
     state = {}
