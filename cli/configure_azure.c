@@ -87,7 +87,7 @@ void azure_probe(const char *imds_url, const char *ca_file, struct azure_vm *ret
 	if (r == 0)
 		r = token_ids(id->access_token, ret_vm);
 	if (r < 0) {
-		snprintf(ret_vm->why, sizeof(ret_vm->why), "%s", el_strerror(r));
+		snprintf(ret_vm->why, sizeof(ret_vm->why), "instance metadata service: %s", el_strerror(r));
 		goto out;
 	}
 	if (id->resource_id && str_copy(ret_vm->resource_id, sizeof(ret_vm->resource_id), id->resource_id) < 0)
