@@ -1,4 +1,5 @@
 /* main.c - entra-login, the admin tool: option parsing and dispatch. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@ WEAK int cmd_users(const struct el_config *cfg, int argc, char **argv);
 WEAK int cmd_show(const struct el_config *cfg, int argc, char **argv);
 WEAK int cmd_forget(const struct el_config *cfg, int argc, char **argv);
 WEAK int cmd_refresh(const struct el_config *cfg, int argc, char **argv);
+WEAK int cmd_configure(const char *path, int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "status", cmd_status, "check the configuration, discovery and the key cache" },
@@ -36,46 +38,81 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (commands[i].run)
 			fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].help);
+	if (cmd_configure)
+		fprintf(f, "  %-14s %s\n", "configure", "write the configuration: configure --help");
+}
+
+/* Take the global options out of argv wherever they stand ("entra-login
+ * verify-token --config PATH" as well as "entra-login --config PATH status"),
+ * so each command sees only its own arguments. Stops at "--". Returns the
+ * new argc, or -1 after printing a usage error. */
+static int take_global_options(int argc, char **argv, const char **ret_config, bool *ret_help)
+{
+	int out = 1, i = 1;
+
+	for (; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--config") == 0) {
+			if (i + 1 >= argc || argv[i + 1][0] == '\0') {
+				fprintf(stderr, "entra-login: --config needs a path\n");
+				return -1;
+			}
+			*ret_config = argv[++i];
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			if (argv[i][9] == '\0') {
+				fprintf(stderr, "entra-login: --config needs a path\n");
+				return -1;
+			}
+			*ret_config = argv[i] + 9;
+		} else if (out == 1 && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)) {
+			*ret_help = true;	/* before the command only: "cmd --help" is the command's */
+		} else {
+			argv[out++] = argv[i];
+		}
+	}
+	for (; i < argc; i++)
+		argv[out++] = argv[i];
+	argv[out] = NULL;
+	return out;
 }
 
 int main(int argc, char **argv)
 {
 	const char *config = NULL;
 	struct el_config *cfg = NULL;
+	bool help = false;
 	char err[512];
-	int i = 1, rc;
+	int rc;
 
-	while (i < argc && argv[i][0] == '-') {
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-			config = argv[i + 1];
-			i += 2;
-		} else if (strncmp(argv[i], "--config=", 9) == 0) {
-			config = argv[i] + 9;
-			i++;
-		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage(stdout);
-			return 0;
-		} else {
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (i >= argc) {
+	argc = take_global_options(argc, argv, &config, &help);
+	if (argc < 0) {
 		usage(stderr);
 		return 2;
 	}
+	if (help) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc < 2 || argv[1][0] == '-') {
+		usage(stderr);
+		return 2;
+	}
+	/* configure writes the configuration: it must run without a working one. */
+	if (strcmp(argv[1], "configure") == 0 && cmd_configure)
+		return cmd_configure(cfg_default_path(config), argc - 1, argv + 1);
 	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++) {
-		if (strcmp(commands[c].name, argv[i]) != 0 || !commands[c].run)
+		if (strcmp(commands[c].name, argv[1]) != 0 || !commands[c].run)
 			continue;
 		if (cfg_load(cfg_default_path(config), &cfg, err, sizeof(err)) < 0) {
 			fprintf(stderr, "entra-login: %s\n", err);
 			return 2;
 		}
-		rc = commands[c].run(cfg, argc - i, argv + i);
+		rc = commands[c].run(cfg, argc - 1, argv + 1);
 		cfg_free(cfg);
 		return rc;
 	}
-	fprintf(stderr, "entra-login: unknown command '%.64s'\n", argv[i]);
+	fprintf(stderr, "entra-login: unknown command '%.64s'\n", argv[1]);
 	usage(stderr);
 	return 2;
 }

@@ -66,21 +66,52 @@ struct parse_ctx {
 	size_t errlen;
 };
 
+/* Copy src for an error message: at most max input bytes, every byte that is
+ * not printable ASCII (control bytes, DEL, anything >= 0x80) and '\\' as
+ * \xNN, so a hostile file cannot put terminal escapes or fake lines into
+ * what an admin reads or a log records. dst always ends in NUL. */
+static void escape_into(char *dst, size_t cap, const char *src, size_t max)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (size_t i = 0; src[i] && i < max; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			if (o + 1 >= cap)
+				break;
+			dst[o++] = (char)c;
+		} else {
+			if (o + 4 >= cap)
+				break;
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[c >> 4];
+			dst[o++] = hex[c & 15];
+		}
+	}
+	dst[o] = '\0';
+}
+
 __attribute__((format(printf, 3, 4)))
 static int fail(struct parse_ctx *ctx, const char *key, const char *fmt, ...)
 {
-	char msg[256];
+	char raw[256], msg[4 * sizeof(raw)], k[4 * 64 + 1];
 	va_list ap;
 
 	if (!ctx->errbuf || ctx->errlen == 0)
 		return EL_ERR_CONFIG;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	escape_into(msg, sizeof(msg), raw, sizeof(raw));
+	if (key)
+		escape_into(k, sizeof(k), key, 64);
 	if (ctx->line && key)
-		snprintf(ctx->errbuf, ctx->errlen, "%s:%u: key '%.64s': %s", ctx->path, ctx->line, key, msg);
+		snprintf(ctx->errbuf, ctx->errlen, "%s:%u: key '%s': %s", ctx->path, ctx->line, k, msg);
 	else if (key)
-		snprintf(ctx->errbuf, ctx->errlen, "%s: key '%.64s': %s", ctx->path, key, msg);
+		snprintf(ctx->errbuf, ctx->errlen, "%s: key '%s': %s", ctx->path, k, msg);
 	else
 		snprintf(ctx->errbuf, ctx->errlen, "%s:%u: %s", ctx->path, ctx->line, msg);
 	return EL_ERR_CONFIG;

@@ -196,6 +196,15 @@ int devcode_poll_once(const struct el_config *cfg, const struct oidc_meta *meta,
 	if (r < 0)
 		goto out;
 	if (resp->status == 200) {
+		json_t *tok = json_object_get(root, "id_token");
+
+		/* An answer the server gave in full but whose token is longer than any
+		 * token we take (a 10 KB preferred_username): a refused sign-in, not an
+		 * unreachable identity provider. */
+		if (json_is_string(tok) && json_string_length(tok) > EL_TOKEN_MAX) {
+			r = EL_ERR_TOKEN_TOO_LONG;
+			goto out;
+		}
 		r = dup_string(root, "id_token", EL_TOKEN_MAX, &id_token);
 		if (r < 0)
 			goto out;
@@ -246,11 +255,19 @@ static bool transient(int r)
 	       r == EL_ERR_HTTP_THROTTLED || r == EL_ERR_JSON;
 }
 
+/* The server answered, but with a 5xx or with something that is not JSON:
+ * one such answer is a hiccup, several in a row a broken endpoint. */
+static bool server_error(int r)
+{
+	return r == EL_ERR_HTTP_STATUS || r == EL_ERR_JSON;
+}
+
 int devcode_wait(const struct el_config *cfg, const struct oidc_meta *meta, struct devcode_grant *grant,
 		 uint64_t deadline_ms, char **ret_id_token)
 {
 	uint64_t next = http_now_ms();
 	int r = EL_ERR_DEVICE_TIMEOUT, last = 0;
+	unsigned server_errors = 0;
 
 	for (;;) {
 		uint64_t now;
@@ -263,6 +280,9 @@ int devcode_wait(const struct el_config *cfg, const struct oidc_meta *meta, stru
 			return last && transient(last) ? last : EL_ERR_DEVICE_TIMEOUT;
 		r = devcode_poll_once(cfg, meta, grant, deadline_ms, ret_id_token);
 		if (r != EL_ERR_DEVICE_PENDING && !transient(r))
+			return r;
+		server_errors = server_error(r) ? server_errors + 1 : 0;
+		if (server_errors >= DEVCODE_SERVER_ERRORS_MAX)
 			return r;
 		last = r;
 		/* The interval counts from the end of this request (RFC 8628 3.5). */
