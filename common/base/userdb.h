@@ -115,6 +115,18 @@ int udb_role_parse(const char *s, enum udb_role *ret_role) EL_MUST_CHECK;
 int udb_record_login(const struct el_config *cfg, const char *name, const char *oid, const char *tid,
 		     const char *display_name, enum udb_role role, int64_t now, uint32_t *ret_uid) EL_MUST_CHECK;
 
+/* The same, for a login whose user NSS already announced with expect_uid
+ * (getpwnam before authentication gives a provisional UID for a first
+ * login; sshd sets the session up with it). If the user's UID in the
+ * database, as found or as it would be assigned now, is not expect_uid
+ * (another first login took it meanwhile), nothing is written and the
+ * call returns EL_ERR_UID_CHANGED: the login must fail and be retried, it
+ * must never run as the UID announced. expect_uid 0 = no expectation (=
+ * udb_record_login). */
+int udb_record_login_expect(const struct el_config *cfg, const char *name, const char *oid, const char *tid,
+			    const char *display_name, enum udb_role role, int64_t now, uint32_t expect_uid,
+			    uint32_t *ret_uid) EL_MUST_CHECK;
+
 /* Several logins in one write (imports, tests, benchmarks): all or none. */
 struct udb_login {
 	const char *name, *oid, *tid, *display_name;
