@@ -214,6 +214,24 @@ static int set_str(char **field, const char *value)
 	return 0;
 }
 
+/* home and shell end up in passwd lines: no ':' (it would split the line),
+ * and home's % escapes must be ones name_home() knows, or every lookup of
+ * every user would fail at run time. */
+static int parse_passwd_field(struct parse_ctx *ctx, const struct key *k, char *value, char **field)
+{
+	if (strchr(value, ':'))
+		return fail(ctx, k->name, "no ':' (it separates passwd fields), got '%.64s'", value);
+	for (const char *p = value; k->off == F(home) && *p; p++) {
+		if (*p != '%')
+			continue;
+		p++;
+		if (*p != 'u' && *p != 'l' && *p != 'd' && *p != '%')
+			return fail(ctx, k->name, "unknown escape '%%%.1s': use %%u (name), %%l (local part), "
+				    "%%d (domain) or %%%%", *p ? p : "");
+	}
+	return set_str(field, value);
+}
+
 static int parse_value(struct parse_ctx *ctx, const struct key *k, char *value, struct el_config *cfg)
 {
 	void *field = (char *)cfg + k->off;
@@ -250,6 +268,8 @@ static int parse_value(struct parse_ctx *ctx, const struct key *k, char *value, 
 	case K_PATH:
 		if (value[0] != '/' || strlen(value) > 1024)
 			return fail(ctx, k->name, "an absolute path, got '%.64s'", value);
+		if (k->off == F(home) || k->off == F(shell))
+			return parse_passwd_field(ctx, k, value, field);
 		break;
 	case K_UINT:
 		if (parse_uint(value, k->min, k->max, &v) < 0)

@@ -144,6 +144,21 @@ def test_unusable_config_is_unavail(nss, case):
         assert nss.call(*call, env=env)[0] == ["UNAVAIL ENOENT"]
 
 
+@pytest.mark.parametrize("key,value", [("home", "/home/%U"), ("home", "/home/%"), ("home", "/home/a:b/%u"),
+                                       ("shell", "/bin/ba:sh")])
+def test_bad_passwd_templates_are_unavail_never_erange(nss, key, value):
+    """glibc answers ERANGE by doubling its buffer without end (a 64 GiB mmap was seen): a template
+    that can never be packed must be refused when the config is read, and be UNAVAIL."""
+    nss.login("alice@contoso.com")
+    nss.write_conf(**{key: value})
+    for call in (("getpwnam", "alice@contoso.com"), ("getpwnam", "newbie@contoso.com"), ("pwent",)):
+        lines, _ = nss.call(*call)
+        assert "TRYAGAIN" not in " ".join(lines), (call, lines)
+        assert lines == ["UNAVAIL ENOENT"] if call[0] != "pwent" else lines == ["NOTFOUND"], (call, lines)
+    p = nss.cli("status")
+    assert f"key '{key}'" in p.stdout + p.stderr, p.stdout + p.stderr
+
+
 def flip_byte(data, rng):
     b = bytearray(data)
     b[rng.randrange(len(b))] ^= rng.randrange(1, 256)

@@ -138,6 +138,21 @@ static void test_cfg_parse_errors_name_line_and_key(void **state)
 	expect_error(BASE "admin_role_values = a:b\n", "forbidden character");
 	expect_error(BASE "admin_role_values = 100%\n", "forbidden character");
 	expect_error(BASE "shell = bash\n", "key 'shell': an absolute path");
+	/* passwd fields: an unknown escape or a ':' would break every lookup. */
+	expect_error(BASE "home = /home/%U\n", "/etc/entra-login.conf:4: key 'home': unknown escape '%U'");
+	expect_error(BASE "home = /home/%\n", ":4: key 'home': unknown escape");
+	expect_error(BASE "home = /home/%x%u\n", ":4: key 'home': unknown escape '%x'");
+	expect_error(BASE "home = /home/a:b/%u\n", ":4: key 'home': no ':'");
+	expect_error(BASE "shell = /bin/ba:sh\n", ":4: key 'shell': no ':'");
+	expect_error(BASE "shell = /bin/bash\t-x\n", ":4: key 'shell': control characters");
+	{
+		struct el_config *cfg = NULL;
+		char err[256];
+
+		assert_int_equal(parse(BASE "home = /srv/%d/%l%%x/%u\n", &cfg, err), 0);
+		assert_string_equal(cfg->home, "/srv/%d/%l%%x/%u");
+		cfg_free(cfg);
+	}
 	expect_error(BASE "no equals sign\n", ":4: expected 'key = value'");
 	expect_error(BASE "home =\n", "key 'home': a value");
 	expect_error(BASE "uid_min = 5000\nuid_max = 4000\n", "key 'uid_min': must not exceed");
