@@ -255,14 +255,22 @@ fail:
 	return NULL;
 }
 
+/* Cancellation is held off for the whole reload (as glibc does around its
+ * own NSS work): the files it opens and reads are cancellation points, and
+ * a thread cancelled there would unwind with reload_lock held, so every
+ * later fork (the atfork handler takes the lock) and first load would hang.
+ * A pending cancellation acts at the caller's next cancellation point. */
 static void reload(bool wait)
 {
 	struct snap *old, *s;
+	int cancel_state;
 
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	if (wait) {
 		pthread_once(&atfork_once, register_atfork);
 		pthread_mutex_lock(&reload_lock);
 	} else if (pthread_mutex_trylock(&reload_lock) != 0) {
+		pthread_setcancelstate(cancel_state, NULL);
 		return;
 	}
 	if (retired) {
@@ -288,6 +296,7 @@ static void reload(bool wait)
 	}
 out:
 	pthread_mutex_unlock(&reload_lock);
+	pthread_setcancelstate(cancel_state, NULL);
 }
 
 static unsigned long enter_epoch(void)

@@ -253,6 +253,18 @@ def test_fork_during_lookups_and_reloads(nss):
     assert p.returncode == 0, p.stdout + p.stderr
 
 
+@pytest.mark.parametrize("mode", ["first", "reload"])
+def test_thread_cancelled_during_a_reload_leaves_fork_working(nss, mode):
+    """A cancellation point inside the reload (open of a file) must not unwind with the reload lock
+    held: the atfork handler takes it, so every later fork would hang."""
+    nss.tool("bulk", 5)
+    args = [str(TOOLS / "nss_cancel"), str(NSS_SO), "u000001@contoso.com", mode]
+    if mode == "reload":
+        args.append(f"{TOOLS / 'udb_tool'} {nss.conf} flip 1 >/dev/null")
+    p = subprocess.run(args, capture_output=True, text=True, timeout=60, env=nss.env())
+    assert p.returncode == 0 and p.stdout == "cancelled=1 child=ok main=ok\n", (p.returncode, p.stdout, p.stderr)
+
+
 def test_module_needs_only_libc_and_exports_only_entry_points():
     ldd = subprocess.run(["ldd", str(NSS_SO)], capture_output=True, text=True, check=True).stdout
     libs = {line.split()[0] for line in ldd.splitlines() if line.strip()}
