@@ -253,6 +253,31 @@ def test_fork_during_lookups_and_reloads(nss):
     assert p.returncode == 0, p.stdout + p.stderr
 
 
+def script(nss, *lines):
+    p = subprocess.run([str(TOOLS / "nss_call"), str(NSS_SO), "-"], input="\n".join(lines) + "\n",
+                       capture_output=True, text=True, timeout=60, env=nss.env())
+    assert p.returncode == 0, p.stderr
+    return p.stdout.splitlines()
+
+
+def test_a_transient_load_failure_is_retried_not_kept(nss):
+    """EMFILE (or ENOMEM) while loading must not stick until a file changes: the next call retries."""
+    uid = nss.login("alice@contoso.com", 1, "admin")
+    want = pw("alice@contoso.com", uid)
+    # The first load of the process fails (config, local files): every open() hits EMFILE.
+    out = script(nss, "rlimit 3", "getpwnam alice@contoso.com", "getgrnam aad_admins", "rlimit 1024",
+                 "getpwnam alice@contoso.com", "getgrnam aad_admins")
+    assert out == ["UNAVAIL ENOENT", "UNAVAIL ENOENT", want,
+                   f"SUCCESS aad_admins:*:{ADMIN_GID}:alice@contoso.com"], out
+    # A reload of the database after a rewrite fails the same way.
+    tool = f"{TOOLS / 'udb_tool'} {nss.conf}"
+    out = script(nss, "getpwnam alice@contoso.com", f"!{tool} login bob@contoso.com {oid(2)} {TENANT} user >/dev/null",
+                 "rlimit 3", "getpwnam alice@contoso.com", "rlimit 1024", "getpwnam alice@contoso.com",
+                 "getpwnam bob@contoso.com")
+    assert out[:3] == [want, "UNAVAIL ENOENT", want], out
+    assert out[3].startswith("SUCCESS bob@contoso.com:*:"), out
+
+
 @pytest.mark.parametrize("mode", ["first", "reload"])
 def test_thread_cancelled_during_a_reload_leaves_fork_working(nss, mode):
     """A cancellation point inside the reload (open of a file) must not unwind with the reload lock

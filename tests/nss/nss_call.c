@@ -10,12 +10,15 @@
  *
  *   nss_call SO -     one call per line of stdin ("getpwnam alice@x"), and
  *                     "!command" lines run through system() in between: what
- *                     one long-lived process sees while the database changes.
+ *                     one long-lived process sees while the database changes;
+ *                     "rlimit N" lines set this process's RLIMIT_NOFILE soft
+ *                     limit (N=3: every open() fails with EMFILE).
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "nss_common.h"
@@ -154,6 +157,15 @@ int main(int argc, char **argv)
 		int n = 2;
 
 		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, "rlimit ", 7) == 0) {
+			struct rlimit rl;
+
+			getrlimit(RLIMIT_NOFILE, &rl);
+			rl.rlim_cur = (rlim_t)strtoul(line + 7, NULL, 10);
+			if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+				printf("setrlimit failed\n");
+			continue;
+		}
 		if (line[0] == '!') {
 			fflush(stdout);
 			if (system(line + 1) != 0)
