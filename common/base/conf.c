@@ -4,11 +4,13 @@
  * error message has the form "file:line: key 'x': expected ..." so an
  * admin can fix the file without reading code.
  */
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "el_limits.h"
@@ -457,24 +459,35 @@ int cfg_load(const char *path, struct el_config **ret_cfg, char *errbuf, size_t 
 	struct stat st;
 	char *text = NULL;
 	size_t len = 0;
-	int r;
+	int fd = -1, r;
 
-	r = file_read_capped(path, EL_CONF_SIZE_MAX, &text, &len);
-	if (r < 0) {
-		fail(&ctx, NULL, r == EL_ERR_RANGE ? "file too large" : "cannot read the file");
-		ctx.line = 0;
+	/* O_NONBLOCK: a FIFO (or a device) must not block the process that
+	 * opens it; it is refused below. Symbolic links are followed (a managed
+	 * /etc may link the file); what is checked is the file read. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		r = EL_ERR_IO;
+		fail(&ctx, NULL, "cannot read the file");
 		goto out;
 	}
-	/* Re-check ownership on the path we read: a config an unprivileged user can
-	 * edit would let them choose who becomes root. */
-	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || !file_owner_safe(&st)) {
+	/* Ownership of the very file we read (fstat, not the path: it could be
+	 * swapped in between): a config an unprivileged user can edit would
+	 * let them choose who becomes root. */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !file_owner_safe(&st)) {
 		if (errbuf && errlen)
 			snprintf(errbuf, errlen, "%s: must be a regular file owned by root, not writable by group or others", path);
 		r = EL_ERR_INSECURE;
 		goto out;
 	}
+	r = fd_read_capped(fd, EL_CONF_SIZE_MAX, &text, &len);
+	if (r < 0) {
+		fail(&ctx, NULL, r == EL_ERR_RANGE ? "file too large" : "cannot read the file");
+		goto out;
+	}
 	r = cfg_parse(path, text, len, ret_cfg, errbuf, errlen);
 out:
+	if (fd >= 0)
+		close(fd);
 	free(text);
 	return r;
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "el_limits.h"
+#include "strutil.h"
 #include "userdb.h"
 #include "userdb_format.h"
 
@@ -104,6 +105,10 @@ int udb_open_path(const char *path, struct udb **ret_db)
 	void *map = MAP_FAILED;
 	int fd = -1, r;
 
+	/* Whoever can write the directory can swap the file under us. */
+	r = dir_safe(path, true);
+	if (r < 0)
+		goto out;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		r = (errno == ENOENT || errno == ENOTDIR) ? EL_ERR_NOT_FOUND

@@ -365,6 +365,10 @@ static int lock_take(const struct el_config *cfg, int *ret_fd)
 
 	if (mkdir(cfg->state_dir, 0755) < 0 && errno != EEXIST)
 		return EL_ERR_IO;
+	/* Never write bindings where someone else could swap them. */
+	n = dir_safe(cfg->state_dir, false);
+	if (n < 0)
+		return n == EL_ERR_NOT_FOUND ? EL_ERR_IO : n;
 	n = snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, UDB_LOCK_FILE);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return EL_ERR_RANGE;

@@ -131,17 +131,23 @@ def test_enumeration_lists_database_users_then_role_groups(nss):
                      f"SUCCESS amy@contoso.com:*:{b}:", f"SUCCESS zed@contoso.com:*:{a}:", "NOTFOUND"]
 
 
-@pytest.mark.parametrize("case", ["missing", "insecure", "invalid"])
+@pytest.mark.parametrize("case", ["missing", "insecure", "invalid", "fifo", "state_dir"])
 def test_unusable_config_is_unavail(nss, case):
     env = nss.env()
-    if case == "missing":
+    nss.login("alice@contoso.com")
+    if case == "fifo":      # refused at once, not every process blocked in open()
+        env["ENTRA_LOGIN_CONF"] = str(nss.tmp / "fifo.conf")
+        os.mkfifo(nss.tmp / "fifo.conf", 0o644)
+    elif case == "state_dir":   # users.db could be swapped by anyone
+        os.chmod(nss.state, 0o777)
+    elif case == "missing":
         env["ENTRA_LOGIN_CONF"] = str(nss.tmp / "nope.conf")
     elif case == "insecure":
         os.chmod(nss.conf, 0o666)
     else:
         nss.conf.write_text("tenant_id = common\n")
     for call in (("getpwnam", "alice@contoso.com"), ("getgrnam", "aad_users"), ("getpwuid", 1000000001)):
-        assert nss.call(*call, env=env)[0] == ["UNAVAIL ENOENT"]
+        assert nss.call(*call, env=env)[0] == ["UNAVAIL ENOENT"], call
 
 
 @pytest.mark.parametrize("key,value", [("home", "/home/%U"), ("home", "/home/%"), ("home", "/home/a:b/%u"),

@@ -321,6 +321,31 @@ static void test_udb_record_login_expect_refuses_a_uid_taken_meanwhile(void **st
 	assert_int_equal(udb_record_login_expect(fx->cfg, thief, OID2, TID, "", UDB_ROLE_USER, 6, 0, NULL), 0);
 }
 
+static void test_udb_unsafe_state_dir_is_refused(void **state)
+{
+	struct fx *fx = *state;
+	struct udb *db = NULL;
+	struct udb_user u;
+
+	assert_int_equal(udb_record_login(fx->cfg, "alice@contoso.com", OID1, TID, "", UDB_ROLE_USER, 1, NULL), 0);
+	for (int i = 0; i < 3; i++) {
+		if (i < 2) {
+			assert_int_equal(chmod(fx->dir, i == 0 ? 0777 : 0775), 0);
+		} else {
+			assert_int_equal(chmod(fx->dir, 0755), 0);
+			assert_int_equal(chown(fx->dir, 1000, 1000), 0);
+		}
+		/* Readers and the writer: whoever can write the directory can swap users.db. */
+		assert_int_equal(udb_open(fx->cfg, &db), EL_ERR_INSECURE);
+		assert_int_equal(udb_record_login(fx->cfg, "bob@contoso.com", OID2, TID, "", UDB_ROLE_USER, 1, NULL),
+				 EL_ERR_INSECURE);
+		assert_int_equal(chown(fx->dir, 0, 0), 0);
+		assert_int_equal(chmod(fx->dir, 0755), 0);
+	}
+	assert_int_equal(get(fx, "alice@contoso.com", &u, NULL, 0), 0);
+	assert_int_equal(get(fx, "bob@contoso.com", &u, NULL, 0), EL_ERR_NOT_FOUND);
+}
+
 static int collect(const struct udb_user *u, void *userdata)
 {
 	char *out = userdata;
@@ -520,6 +545,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_udb_collision_probes_to_next_uid, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_udb_record_login_expect_refuses_a_uid_taken_meanwhile, setup_small,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_udb_unsafe_state_dir_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udb_foreach_and_groups_in_name_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udb_record_logins_all_or_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udb_display_name_sanitized_and_capped, setup, teardown),
