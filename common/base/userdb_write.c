@@ -395,6 +395,33 @@ static void mark_superseded(int old_fd)
 		(void)!pwrite(old_fd, &one, sizeof(one), offsetof(struct udb_disk_hdr, superseded));
 }
 
+/* After the rename: count one more write in users.stamp (created 0644 if
+ * missing, never truncated: readers map it). Best effort: readers without
+ * it notice the new file by polling. */
+static void bump_stamp(const struct el_config *cfg)
+{
+	char path[4096];
+	struct stat st;
+	uint64_t v = 0;
+	int n, fd;
+
+	n = snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, UDB_STAMP_FILE);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0644);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid()) {
+		if ((st.st_mode & 07777) != 0644)
+			(void)!fchmod(fd, 0644);
+		if (pread(fd, &v, sizeof(v), 0) != (ssize_t)sizeof(v))
+			v = 0;
+		v++;
+		(void)!pwrite(fd, &v, sizeof(v), 0);
+	}
+	close(fd);
+}
+
 int udb_transact(const struct el_config *cfg, int (*op)(struct udb_ws *w, void *arg), void *arg)
 {
 	struct udb_ws w = { .cfg = cfg };
@@ -426,6 +453,7 @@ int udb_transact(const struct el_config *cfg, int (*op)(struct udb_ws *w, void *
 	if (r < 0)
 		goto out;
 	mark_superseded(old_fd);
+	bump_stamp(cfg);
 out:
 	if (old_fd >= 0)
 		close(old_fd);

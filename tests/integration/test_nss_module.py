@@ -284,6 +284,47 @@ def test_a_transient_load_failure_is_retried_not_kept(nss):
     assert out[3].startswith("SUCCESS bob@contoso.com:*:"), out
 
 
+TRUNCATE_WRITER = r"""
+import os, sys, time
+path, data, seconds = sys.argv[1], open(sys.argv[2], "rb").read(), float(sys.argv[3])
+end = time.time() + seconds
+n = 0
+while time.time() < end:
+    # What `cp backup users.db` does: the same inode, truncated, then written.
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+    time.sleep(0.0005)
+    os.write(fd, data[:len(data) // 2])
+    time.sleep(0.0005)
+    os.write(fd, data[len(data) // 2:])
+    os.close(fd)
+    n += 1
+print(n)
+"""
+
+
+def test_in_place_truncation_does_not_crash_readers(nss):
+    """An admin's `cp backup users.db` truncates the live file: a reader that maps it faults (SIGBUS)
+    on the pages cut off. Readers copy a database of this size, so they only see it change."""
+    nss.tool("bulk", 200)
+    uid = nss.first("getpwnam", "u000001@contoso.com").split(":")[2]
+    backup = nss.tmp / "backup.db"
+    backup.write_bytes(nss.db.read_bytes())
+    writer = subprocess.Popen([sys.executable, "-c", TRUNCATE_WRITER, str(nss.db), str(backup), "4"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        p = subprocess.run([str(TOOLS / "nss_call"), str(NSS_SO), "-"], input="repeat 3500 u000001@contoso.com\n",
+                           capture_output=True, text=True, timeout=60, env=nss.env())
+    finally:
+        rewrites = int(writer.communicate(timeout=60)[0])
+    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)     # -7: SIGBUS
+    m = re.match(r"repeat SUCCESS=(\d+) UNAVAIL=(\d+) other=0$", p.stdout.strip())
+    assert m and int(m.group(1)) > 1000, p.stdout
+    assert rewrites > 100, rewrites
+    # Whole again: answered as before (the next reload, at most a second later).
+    lines = script(nss, "repeat 1200 u000001@contoso.com", "getpwnam u000001@contoso.com")
+    assert lines[1] == pw("u000001@contoso.com", uid, "Test User 1"), lines
+
+
 @pytest.mark.parametrize("mode", ["first", "reload"])
 def test_thread_cancelled_during_a_reload_leaves_fork_working(nss, mode):
     """A cancellation point inside the reload (open of a file) must not unwind with the reload lock
