@@ -326,7 +326,18 @@ static void test_udb_unsafe_state_dir_is_refused(void **state)
 	struct fx *fx = *state;
 	struct udb *db = NULL;
 	struct udb_user u;
+	char path[128];
+	struct stat st;
 
+	/* The first write into an unsafe directory creates nothing there. */
+	assert_int_equal(chmod(fx->dir, 0777), 0);
+	assert_int_equal(udb_record_login(fx->cfg, "alice@contoso.com", OID1, TID, "", UDB_ROLE_USER, 1, NULL),
+			 EL_ERR_INSECURE);
+	snprintf(path, sizeof(path), "%s/users.lock", fx->dir);
+	assert_int_equal(stat(path, &st), -1);
+	snprintf(path, sizeof(path), "%s/users.db", fx->dir);
+	assert_int_equal(stat(path, &st), -1);
+	assert_int_equal(chmod(fx->dir, 0755), 0);
 	assert_int_equal(udb_record_login(fx->cfg, "alice@contoso.com", OID1, TID, "", UDB_ROLE_USER, 1, NULL), 0);
 	for (int i = 0; i < 3; i++) {
 		if (i < 2) {
