@@ -279,6 +279,14 @@ static struct snap *build(const struct snap *old)
 	s->pub.db = s->d ? s->d->db : NULL;
 	s->pub.db_err = !s->c->cfg ? EL_ERR_CONFIG : s->d->err;
 	s->pub.local = s->l->local;
+	if (s->pub.cfg && s->pub.local) {
+		const struct el_config *c = s->pub.cfg;
+
+		s->pub.role_hidden[UDB_GROUP_ADMINS] = uidmap_local_has_name(s->pub.local, c->admin_group) ||
+						       uidmap_local_has_id(s->pub.local, c->admin_gid);
+		s->pub.role_hidden[UDB_GROUP_USERS] = uidmap_local_has_name(s->pub.local, c->user_group) ||
+						      uidmap_local_has_id(s->pub.local, c->user_gid);
+	}
 	s->retry = s->c->retry || (s->d && s->d->retry) || s->l->retry;
 	return s;
 fail:

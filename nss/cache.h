@@ -24,6 +24,7 @@ struct nss_snap {
 	const struct udb *db;		/* NULL: see db_err */
 	int db_err;			/* 0, EL_ERR_NOT_FOUND (no database yet), or why unusable */
 	const struct uidmap_local *local;	/* NULL: local files unreadable */
+	bool role_hidden[2];	/* [enum udb_group]: a local user or group owns its name or gid */
 };
 
 /* Never returns NULL; fields may be NULL as documented above. */

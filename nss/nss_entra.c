@@ -268,10 +268,7 @@ static int member_at(void *userdata, size_t i, const char **ret_name)
  * wins, ours is hidden from every call (getgr*, enumeration, initgroups). */
 static bool role_group_hidden(const struct nss_snap *s, enum udb_group g)
 {
-	const char *name = g == UDB_GROUP_ADMINS ? s->cfg->admin_group : s->cfg->user_group;
-	uint32_t gid = g == UDB_GROUP_ADMINS ? s->cfg->admin_gid : s->cfg->user_gid;
-
-	return uidmap_local_has_name(s->local, name) || uidmap_local_has_id(s->local, gid);
+	return s->role_hidden[g];	/* worked out once per snapshot (cache.c) */
 }
 
 /* A role group: 0 if it may be answered, with its members (none when
