@@ -6,6 +6,11 @@
  * flip the epoch, and keep the old one as "retired" until the readers of
  * its epoch have drained; only one snapshot is retired at a time, so a
  * stalled reader delays reloads, never frees memory under a reader.
+ *
+ * A part whose load failed for a reason that passes by itself (EMFILE,
+ * ENFILE, ENOMEM, EAGAIN, EINTR) is marked retry: it is never shared into a
+ * later snapshot, and a snapshot holding one reloads on the next call, so a
+ * busy moment does not make every lookup UNAVAIL until the file changes.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -29,6 +34,7 @@ struct fkey {			/* identity of a file's current content */
 /* Parts are shared between snapshots; refs change only under reload_lock. */
 struct part_cfg {
 	int refs;
+	bool retry;		/* load failed transiently: load again */
 	char *path;
 	struct fkey key;
 	struct el_config *cfg;
@@ -36,12 +42,14 @@ struct part_cfg {
 };
 struct part_db {
 	int refs;
+	bool retry;
 	struct fkey key;
 	struct udb *db;
 	int err;
 };
 struct part_local {
 	int refs;
+	bool retry;
 	struct fkey pw, gr;
 	struct uidmap_local *local;
 };
@@ -51,6 +59,7 @@ struct snap {
 	struct part_cfg *c;
 	struct part_db *d;
 	struct part_local *l;
+	bool retry;		/* a part is marked retry */
 };
 
 static struct snap empty_snap = { .pub = { .db_err = EL_ERR_CONFIG } };
@@ -84,6 +93,14 @@ static void fork_child(void)
 static void register_atfork(void)
 {
 	(void)pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+/* A failed load (r, with errno as the failing call left it) worth retrying
+ * at once: the process or the host was short of descriptors or memory. */
+static bool transient(int r)
+{
+	return r == EL_ERR_NOMEM || (r == EL_ERR_IO && (errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
+							   errno == EAGAIN || errno == EINTR));
 }
 
 static long long now_ms(void)
@@ -168,10 +185,16 @@ static struct part_cfg *load_cfg(const char *path, const struct fkey *key)
 		free(p);
 		return NULL;
 	}
-	if (key->err == 0 && cfg_load(path, &p->cfg, NULL, 0) == 0 &&
-	    udb_path(p->cfg, p->db_path, sizeof(p->db_path)) < 0) {
-		cfg_free(p->cfg);
-		p->cfg = NULL;
+	if (key->err == 0) {
+		int r;
+
+		errno = 0;
+		r = cfg_load(path, &p->cfg, NULL, 0);
+		p->retry = r < 0 && transient(r);
+		if (r == 0 && udb_path(p->cfg, p->db_path, sizeof(p->db_path)) < 0) {
+			cfg_free(p->cfg);
+			p->cfg = NULL;
+		}
 	}
 	return p;
 }
@@ -184,21 +207,28 @@ static struct part_db *load_db(const char *path, const struct fkey *key)
 		return NULL;
 	p->refs = 1;
 	p->key = *key;
+	errno = 0;
 	p->err = key->err == ENOENT ? EL_ERR_NOT_FOUND : udb_open_path(path, &p->db);
+	p->retry = p->err < 0 && transient(p->err);
 	return p;
 }
 
 static struct part_local *load_local(const struct fkey *pw, const struct fkey *gr)
 {
 	struct part_local *p = calloc(1, sizeof(*p));
+	int r;
 
 	if (!p)
 		return NULL;
 	p->refs = 1;
 	p->pw = *pw;
 	p->gr = *gr;
-	if (uidmap_local_load(UIDMAP_PASSWD, UIDMAP_GROUP, &p->local) < 0)
+	errno = 0;
+	r = uidmap_local_load(UIDMAP_PASSWD, UIDMAP_GROUP, &p->local);
+	if (r < 0) {
 		p->local = NULL;
+		p->retry = transient(r);
+	}
 	return p;
 }
 
@@ -213,7 +243,7 @@ static struct snap *build(const struct snap *old)
 	if (!s)
 		return NULL;
 	k = key_of(path);
-	if (old->c && strcmp(old->c->path, path) == 0 && key_eq(&old->c->key, &k)) {
+	if (old->c && !old->c->retry && strcmp(old->c->path, path) == 0 && key_eq(&old->c->key, &k)) {
 		s->c = old->c;
 		s->c->refs++;
 	} else {
@@ -223,7 +253,7 @@ static struct snap *build(const struct snap *old)
 		goto fail;
 	if (s->c->cfg) {
 		k = key_of(s->c->db_path);
-		if (s->c == old->c && old->d && key_eq(&old->d->key, &k) &&
+		if (s->c == old->c && old->d && !old->d->retry && key_eq(&old->d->key, &k) &&
 		    !(old->d->db && udb_superseded(old->d->db))) {
 			s->d = old->d;
 			s->d->refs++;
@@ -235,7 +265,7 @@ static struct snap *build(const struct snap *old)
 	}
 	k = key_of(UIDMAP_PASSWD);
 	k2 = key_of(UIDMAP_GROUP);
-	if (old->l && key_eq(&old->l->pw, &k) && key_eq(&old->l->gr, &k2)) {
+	if (old->l && !old->l->retry && key_eq(&old->l->pw, &k) && key_eq(&old->l->gr, &k2)) {
 		s->l = old->l;
 		s->l->refs++;
 	} else {
@@ -249,20 +279,37 @@ static struct snap *build(const struct snap *old)
 	s->pub.db = s->d ? s->d->db : NULL;
 	s->pub.db_err = !s->c->cfg ? EL_ERR_CONFIG : s->d->err;
 	s->pub.local = s->l->local;
+	if (s->pub.cfg && s->pub.local) {
+		const struct el_config *c = s->pub.cfg;
+
+		s->pub.role_hidden[UDB_GROUP_ADMINS] = uidmap_local_has_name(s->pub.local, c->admin_group) ||
+						       uidmap_local_has_id(s->pub.local, c->admin_gid);
+		s->pub.role_hidden[UDB_GROUP_USERS] = uidmap_local_has_name(s->pub.local, c->user_group) ||
+						      uidmap_local_has_id(s->pub.local, c->user_gid);
+	}
+	s->retry = s->c->retry || (s->d && s->d->retry) || s->l->retry;
 	return s;
 fail:
 	snap_free(s);
 	return NULL;
 }
 
+/* Cancellation is held off for the whole reload (as glibc does around its
+ * own NSS work): the files it opens and reads are cancellation points, and
+ * a thread cancelled there would unwind with reload_lock held, so every
+ * later fork (the atfork handler takes the lock) and first load would hang.
+ * A pending cancellation acts at the caller's next cancellation point. */
 static void reload(bool wait)
 {
 	struct snap *old, *s;
+	int cancel_state;
 
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	if (wait) {
 		pthread_once(&atfork_once, register_atfork);
 		pthread_mutex_lock(&reload_lock);
 	} else if (pthread_mutex_trylock(&reload_lock) != 0) {
+		pthread_setcancelstate(cancel_state, NULL);
 		return;
 	}
 	if (retired) {
@@ -288,6 +335,7 @@ static void reload(bool wait)
 	}
 out:
 	pthread_mutex_unlock(&reload_lock);
+	pthread_setcancelstate(cancel_state, NULL);
 }
 
 static unsigned long enter_epoch(void)
@@ -323,7 +371,7 @@ const struct nss_snap *nss_snap_enter(unsigned long *ret_ticket)
 	e = enter_epoch();
 	s = atomic_load(&current);
 	if ((s->pub.db && udb_superseded(s->pub.db)) || now_ms() >= atomic_load(&next_check_ms) ||
-	    s == &empty_snap || db_appeared(s)) {
+	    s == &empty_snap || s->retry || db_appeared(s)) {
 		atomic_fetch_sub(&readers[e & 1], 1);
 		reload(false);
 		e = enter_epoch();

@@ -264,6 +264,13 @@ static int member_at(void *userdata, size_t i, const char **ret_name)
 	return 0;
 }
 
+/* A local user or group owns the role group's name or id: the local one
+ * wins, ours is hidden from every call (getgr*, enumeration, initgroups). */
+static bool role_group_hidden(const struct nss_snap *s, enum udb_group g)
+{
+	return s->role_hidden[g];	/* worked out once per snapshot (cache.c) */
+}
+
 /* A role group: 0 if it may be answered, with its members (none when
  * there is no database yet). */
 static int pack_role_group(const struct nss_snap *s, enum udb_group g, struct group *gr, char *buf, size_t len)
@@ -272,7 +279,7 @@ static int pack_role_group(const struct nss_snap *s, enum udb_group g, struct gr
 	uint32_t gid = g == UDB_GROUP_ADMINS ? s->cfg->admin_gid : s->cfg->user_gid;
 	struct members m = { s, g };
 
-	if (uidmap_local_has_name(s->local, name) || uidmap_local_has_id(s->local, gid))
+	if (role_group_hidden(s, g))
 		return EL_ERR_NOT_FOUND;
 	if (!s->db && s->db_err != EL_ERR_NOT_FOUND)
 		return s->db_err;
@@ -370,9 +377,9 @@ enum nss_status _nss_entra_initgroups_dyn(const char *user, gid_t group, long *s
 	r = resolve_name(s, user, &e);
 	if (r == 0 && !e.in_db)
 		r = EL_ERR_NOT_FOUND;
-	if (r == 0 && e.role == UDB_ROLE_ADMIN)
+	if (r == 0 && e.role == UDB_ROLE_ADMIN && !role_group_hidden(s, UDB_GROUP_ADMINS))
 		r = add_gid(s->cfg->admin_gid, group, start, size, groupsp, limit);
-	if (r == 0 && e.role != UDB_ROLE_NONE)
+	if (r == 0 && e.role != UDB_ROLE_NONE && !role_group_hidden(s, UDB_GROUP_USERS))
 		r = add_gid(s->cfg->user_gid, group, start, size, groupsp, limit);
 	nss_snap_leave(t);
 	errno = saved;

@@ -33,6 +33,7 @@ int pack_passwd(struct passwd *pw, char *buf, size_t buflen, const char *name, u
 {
 	struct packer p = { buf, buflen, 0 };
 	char *name_s, *pw_s, *gecos_s, *home_s, *shell_s;
+	int r;
 
 	name_s = put_str(&p, name);
 	pw_s = put_str(&p, "*");
@@ -47,8 +48,9 @@ int pack_passwd(struct passwd *pw, char *buf, size_t buflen, const char *name, u
 	if (p.used >= p.len)
 		return EL_ERR_RANGE;
 	home_s = p.buf + p.used;
-	if (name_home(home_tmpl, name, home_s, p.len - p.used) < 0)
-		return EL_ERR_RANGE;
+	r = name_home(home_tmpl, name, home_s, p.len - p.used);
+	if (r < 0)	/* ERANGE makes glibc retry with a bigger buffer: only for size */
+		return r == EL_ERR_RANGE ? r : EL_ERR_CONFIG;
 	pw->pw_name = name_s;
 	pw->pw_passwd = pw_s;
 	pw->pw_uid = uid;

@@ -4,11 +4,13 @@
  * error message has the form "file:line: key 'x': expected ..." so an
  * admin can fix the file without reading code.
  */
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "el_limits.h"
@@ -245,6 +247,24 @@ static int set_str(char **field, const char *value)
 	return 0;
 }
 
+/* home and shell end up in passwd lines: no ':' (it would split the line),
+ * and home's % escapes must be ones name_home() knows, or every lookup of
+ * every user would fail at run time. */
+static int parse_passwd_field(struct parse_ctx *ctx, const struct key *k, char *value, char **field)
+{
+	if (strchr(value, ':'))
+		return fail(ctx, k->name, "no ':' (it separates passwd fields), got '%.64s'", value);
+	for (const char *p = value; k->off == F(home) && *p; p++) {
+		if (*p != '%')
+			continue;
+		p++;
+		if (*p != 'u' && *p != 'l' && *p != 'd' && *p != '%')
+			return fail(ctx, k->name, "unknown escape '%%%.1s': use %%u (name), %%l (local part), "
+				    "%%d (domain) or %%%%", *p ? p : "");
+	}
+	return set_str(field, value);
+}
+
 static int parse_value(struct parse_ctx *ctx, const struct key *k, char *value, struct el_config *cfg)
 {
 	void *field = (char *)cfg + k->off;
@@ -281,6 +301,8 @@ static int parse_value(struct parse_ctx *ctx, const struct key *k, char *value, 
 	case K_PATH:
 		if (value[0] != '/' || strlen(value) > 1024)
 			return fail(ctx, k->name, "an absolute path, got '%.64s'", value);
+		if (k->off == F(home) || k->off == F(shell))
+			return parse_passwd_field(ctx, k, value, field);
 		break;
 	case K_UINT:
 		if (parse_uint(value, k->min, k->max, &v) < 0)
@@ -468,24 +490,35 @@ int cfg_load(const char *path, struct el_config **ret_cfg, char *errbuf, size_t 
 	struct stat st;
 	char *text = NULL;
 	size_t len = 0;
-	int r;
+	int fd = -1, r;
 
-	r = file_read_capped(path, EL_CONF_SIZE_MAX, &text, &len);
-	if (r < 0) {
-		fail(&ctx, NULL, r == EL_ERR_RANGE ? "file too large" : "cannot read the file");
-		ctx.line = 0;
+	/* O_NONBLOCK: a FIFO (or a device) must not block the process that
+	 * opens it; it is refused below. Symbolic links are followed (a managed
+	 * /etc may link the file); what is checked is the file read. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		r = EL_ERR_IO;
+		fail(&ctx, NULL, "cannot read the file");
 		goto out;
 	}
-	/* Re-check ownership on the path we read: a config an unprivileged user can
-	 * edit would let them choose who becomes root. */
-	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || !file_owner_safe(&st)) {
+	/* Ownership of the very file we read (fstat, not the path: it could be
+	 * swapped in between): a config an unprivileged user can edit would
+	 * let them choose who becomes root. */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !file_owner_safe(&st)) {
 		if (errbuf && errlen)
 			snprintf(errbuf, errlen, "%s: must be a regular file owned by root, not writable by group or others", path);
 		r = EL_ERR_INSECURE;
 		goto out;
 	}
+	r = fd_read_capped(fd, EL_CONF_SIZE_MAX, &text, &len);
+	if (r < 0) {
+		fail(&ctx, NULL, r == EL_ERR_RANGE ? "file too large" : "cannot read the file");
+		goto out;
+	}
 	r = cfg_parse(path, text, len, ret_cfg, errbuf, errlen);
 out:
+	if (fd >= 0)
+		close(fd);
 	free(text);
 	return r;
 }

@@ -101,6 +101,32 @@ bool file_owner_safe(const struct stat *st)
 	return (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
 }
 
+int dir_safe(const char *path, bool dir_of_file)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	char *slash;
+
+	if (str_copy(dir, sizeof(dir), path) < 0)
+		return EL_ERR_RANGE;
+	if (dir_of_file) {
+		slash = strrchr(dir, '/');
+		if (!slash) {
+			dir[0] = '.';
+			dir[1] = '\0';
+		} else {
+			if (slash == dir)
+				slash++;	/* "/x": the root directory */
+			*slash = '\0';
+		}
+	}
+	if (stat(dir, &st) < 0)
+		return errno == ENOENT || errno == ENOTDIR ? EL_ERR_NOT_FOUND : EL_ERR_IO;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return EL_ERR_INSECURE;
+	return 0;
+}
+
 int fd_read_capped(int fd, size_t cap, char **ret_text, size_t *ret_len)
 {
 	struct stat st;

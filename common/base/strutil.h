@@ -41,4 +41,11 @@ int file_write_atomic(const char *path, const void *data, size_t len, unsigned m
 struct stat;
 bool file_owner_safe(const struct stat *st);
 
+/* The state directory dir (or the directory part of a file path with
+ * dir_of_file) is a directory owned by root and not writable by group or
+ * others: whoever can write it can swap the files in it. Symbolic links
+ * are followed. Returns 0, EL_ERR_NOT_FOUND (missing), EL_ERR_INSECURE,
+ * EL_ERR_IO, EL_ERR_RANGE (path too long). */
+int dir_safe(const char *path, bool dir_of_file) EL_MUST_CHECK;
+
 #endif

@@ -6,17 +6,29 @@
  * exclusive flock on the lock file, read the current file, and replace it
  * whole (temp file, fsync, rename), so concurrent logins never lose an
  * update. Readers (NSS in every process) map the file read-only without
- * locks: a rename never tears what they mapped.
+ * locks: a rename never tears what they mapped. After each replacement
+ * the writer increments the 8-byte counter in <state_dir>/users.stamp,
+ * which every reader maps, so a process sees a new file on its next call
+ * (one memory read), without a system call.
  *
  * A file that is not a regular file, not owned by root, writable by group
  * or others, larger than EL_USERDB_SIZE_MAX, or fails any structural or
  * checksum test is never used: readers get EL_ERR_INSECURE/EL_ERR_CORRUPT
  * and writers refuse to overwrite it (bindings are security state).
  *
- * The only in-place write is the "superseded" word of a file that has just
- * been replaced. Never truncate or edit users.db in place: a process that
- * maps it would fault on pages cut off under it (SIGBUS). Replace it (write
- * elsewhere, rename), as the writer calls do.
+ * The only in-place writes are the "superseded" word of a file that has
+ * just been replaced and the counter in users.stamp.
+ *
+ * Backup and restore (README "Backing up the user database"): never
+ * truncate or edit users.db in place (`cp backup users.db`, an editor):
+ * copy the backup next to it and rename it over (`cp backup users.db.new
+ * && mv users.db.new users.db`). Readers copy a file of up to UDB_COPY_MAX
+ * bytes (2 MiB, about 14,000 users) into private memory, so an in-place
+ * write cannot crash them (they see a corrupt file, UNAVAIL, until it is
+ * whole again); a larger file is mapped shared (it would cost every process
+ * its size in memory otherwise), and cutting it short in place makes
+ * every process that maps it fault (SIGBUS). Checking the size on every
+ * lookup would cost an fstat (about 150 ns, more than the lookup itself).
  *
  * libc only. Reader calls on one struct udb are thread-safe (it is
  * read-only); writer calls are safe across threads and processes.
@@ -33,6 +45,8 @@
 
 #define UDB_FILE "users.db"
 #define UDB_LOCK_FILE "users.lock"
+#define UDB_STAMP_FILE "users.stamp"	/* u64 count of writes, mapped by readers */
+#define UDB_COPY_MAX (2u << 20)		/* readers copy files up to this size */
 #define UDB_LOCK_TIMEOUT_MS 15000	/* a writer waits this long for the lock */
 
 enum udb_role { UDB_ROLE_NONE, UDB_ROLE_USER, UDB_ROLE_ADMIN };
@@ -114,6 +128,18 @@ int udb_role_parse(const char *s, enum udb_role *ret_role) EL_MUST_CHECK;
  * changed). */
 int udb_record_login(const struct el_config *cfg, const char *name, const char *oid, const char *tid,
 		     const char *display_name, enum udb_role role, int64_t now, uint32_t *ret_uid) EL_MUST_CHECK;
+
+/* The same, for a login whose user NSS already announced with expect_uid
+ * (getpwnam before authentication gives a provisional UID for a first
+ * login; sshd sets the session up with it). If the user's UID in the
+ * database, as found or as it would be assigned now, is not expect_uid
+ * (another first login took it meanwhile), nothing is written and the
+ * call returns EL_ERR_UID_CHANGED: the login must fail and be retried, it
+ * must never run as the UID announced. expect_uid 0 = no expectation (=
+ * udb_record_login). */
+int udb_record_login_expect(const struct el_config *cfg, const char *name, const char *oid, const char *tid,
+			    const char *display_name, enum udb_role role, int64_t now, uint32_t expect_uid,
+			    uint32_t *ret_uid) EL_MUST_CHECK;
 
 /* Several logins in one write (imports, tests, benchmarks): all or none. */
 struct udb_login {

@@ -22,6 +22,8 @@
  *  112 superseded (u32)  0; set to 1 in place, on the old inode, after a
  *                        writer renamed a newer file over it, so readers
  *                        that mapped it reload at once. Not checksummed.
+ *                        (Readers that copied a small file into memory
+ *                        watch <state_dir>/users.stamp instead: userdb.h.)
  *  116 reserved (u32)    0
  *  120 checksum (u64)    udb_hash64 over bytes 0..111, then the name table,
  *                        uid table, admins list and members list, chained.

@@ -36,6 +36,7 @@ struct login_op {
 	const struct parsed_login *logins;
 	size_t n;
 	int64_t now;
+	uint32_t expect_uid;	/* 0, or the UID the login was announced (one login) */
 	uint32_t *ret_uid;	/* of the last login, may be NULL */
 };
 
@@ -57,6 +58,10 @@ static int op_login(struct udb_ws *w, void *arg)
 			if (r < 0)
 				return r;
 		}
+		/* NSS told sshd (and the session it sets up) another UID: recording
+		 * this one would run the session as someone else's id. */
+		if (op->expect_uid != 0 && rec->uid != op->expect_uid)
+			return EL_ERR_UID_CHANGED;
 		if (!rec->bound) {
 			rec->bound = true;
 			memcpy(rec->oid, l->oid, 16);
@@ -98,10 +103,17 @@ int udb_record_logins(const struct el_config *cfg, const struct udb_login *login
 int udb_record_login(const struct el_config *cfg, const char *name, const char *oid, const char *tid,
 		     const char *display_name, enum udb_role role, int64_t now, uint32_t *ret_uid)
 {
+	return udb_record_login_expect(cfg, name, oid, tid, display_name, role, now, 0, ret_uid);
+}
+
+int udb_record_login_expect(const struct el_config *cfg, const char *name, const char *oid, const char *tid,
+			    const char *display_name, enum udb_role role, int64_t now, uint32_t expect_uid,
+			    uint32_t *ret_uid)
+{
 	struct udb_login in = { name, oid, tid, display_name, role };
 	struct parsed_login parsed;
 	uint32_t uid = 0;
-	struct login_op op = { .logins = &parsed, .n = 1, .now = now, .ret_uid = &uid };
+	struct login_op op = { .logins = &parsed, .n = 1, .now = now, .expect_uid = expect_uid, .ret_uid = &uid };
 	int r;
 
 	if (!cfg)

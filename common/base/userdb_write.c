@@ -365,6 +365,10 @@ static int lock_take(const struct el_config *cfg, int *ret_fd)
 
 	if (mkdir(cfg->state_dir, 0755) < 0 && errno != EEXIST)
 		return EL_ERR_IO;
+	/* Never write bindings where someone else could swap them. */
+	n = dir_safe(cfg->state_dir, false);
+	if (n < 0)
+		return n == EL_ERR_NOT_FOUND ? EL_ERR_IO : n;
 	n = snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, UDB_LOCK_FILE);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return EL_ERR_RANGE;
@@ -389,6 +393,33 @@ static void mark_superseded(int old_fd)
 
 	if (old_fd >= 0)
 		(void)!pwrite(old_fd, &one, sizeof(one), offsetof(struct udb_disk_hdr, superseded));
+}
+
+/* After the rename: count one more write in users.stamp (created 0644 if
+ * missing, never truncated: readers map it). Best effort: readers without
+ * it notice the new file by polling. */
+static void bump_stamp(const struct el_config *cfg)
+{
+	char path[4096];
+	struct stat st;
+	uint64_t v = 0;
+	int n, fd;
+
+	n = snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, UDB_STAMP_FILE);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0644);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid()) {
+		if ((st.st_mode & 07777) != 0644)
+			(void)!fchmod(fd, 0644);
+		if (pread(fd, &v, sizeof(v), 0) != (ssize_t)sizeof(v))
+			v = 0;
+		v++;
+		(void)!pwrite(fd, &v, sizeof(v), 0);
+	}
+	close(fd);
 }
 
 int udb_transact(const struct el_config *cfg, int (*op)(struct udb_ws *w, void *arg), void *arg)
@@ -422,6 +453,7 @@ int udb_transact(const struct el_config *cfg, int (*op)(struct udb_ws *w, void *
 	if (r < 0)
 		goto out;
 	mark_superseded(old_fd);
+	bump_stamp(cfg);
 out:
 	if (old_fd >= 0)
 		close(old_fd);

@@ -10,7 +10,9 @@
  * root, atomic; public keys only. keys_open uses it without any request if
  * it is trustworthy, for the discovered jwks_uri, and younger than
  * JWKS_CACHE_MAX_AGE; an older one is refreshed, and kept if the fetch
- * fails or returns garbage. An unknown kid triggers keys_refresh, at most
+ * fails or returns garbage, but never past JWKS_CACHE_HARD_MAX_AGE: an
+ * older copy while the IdP cannot be reached is EL_ERR_JWKS (fail closed:
+ * a key Microsoft withdrew, e.g. after a compromise, must stop working). An unknown kid triggers keys_refresh, at most
  * once per JWKS_REFRESH_INTERVAL per host ({state_dir}/jwks.refresh mtime)
  * and once per struct el_keys.
  *
@@ -30,6 +32,7 @@
 #include "err.h"
 
 #define JWKS_CACHE_MAX_AGE (24 * 3600)
+#define JWKS_CACHE_HARD_MAX_AGE (7 * 24 * 3600)
 #define JWKS_REFRESH_INTERVAL 60
 #define JWKS_MIN_BITS 2048
 #define JWKS_KID_MAX 128

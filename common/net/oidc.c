@@ -262,8 +262,12 @@ int oidc_discover(const struct el_config *cfg, uint64_t deadline_ms, struct oidc
 	}
 	r = oidc_fetch(cfg, deadline_ms, ret_meta);
 	if (r < 0 && r != EL_ERR_NOMEM && cached) {
-		*ret_meta = cached;	/* stale beats nothing when the IdP is away or confused */
-		return 0;
+		/* Stale beats nothing when the IdP is away or confused, for a while. */
+		if (now >= mtime && now - mtime < OIDC_CACHE_HARD_MAX_AGE) {
+			*ret_meta = cached;
+			return 0;
+		}
+		r = EL_ERR_DISCOVERY;
 	}
 	oidc_meta_free(cached);
 	return r;

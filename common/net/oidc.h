@@ -7,7 +7,8 @@
  * (0644, root, atomic), so later logins make no discovery request; the
  * cache is trusted only if root-owned, not group/world-writable, and made
  * for the current authority and tenant. It is used for OIDC_CACHE_MAX_AGE
- * seconds, and after that still used if a fresh fetch fails.
+ * seconds, and after that still used if a fresh fetch fails, up to
+ * OIDC_CACHE_HARD_MAX_AGE: past that, with no fresh copy, EL_ERR_DISCOVERY.
  *
  * Thread-safe (no shared state; concurrent writers replace the cache
  * atomically). No logging.
@@ -24,6 +25,7 @@
 #include "err.h"
 
 #define OIDC_CACHE_MAX_AGE (24 * 3600)
+#define OIDC_CACHE_HARD_MAX_AGE (7 * 24 * 3600)
 
 struct oidc_meta {
 	char *issuer;				/* == cfg->issuer */

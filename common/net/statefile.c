@@ -26,6 +26,9 @@ static int open_trusted(const struct el_config *cfg, const char *name, int *ret_
 	r = state_path(cfg, name, path, sizeof(path));
 	if (r < 0)
 		return r;
+	r = dir_safe(path, true);	/* a writable directory lets others swap the caches */
+	if (r < 0)
+		return r;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return errno == ENOENT ? EL_ERR_NOT_FOUND : errno == ELOOP ? EL_ERR_INSECURE : EL_ERR_IO;
@@ -93,5 +96,8 @@ int state_write(const struct el_config *cfg, const char *name, const void *data,
 		return r;
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return EL_ERR_IO;
+	r = dir_safe(dir, false);
+	if (r < 0)
+		return r;
 	return file_write_atomic(path, data, len, 0644);
 }

@@ -53,6 +53,44 @@ def test_offline_with_stale_cache_uses_last_good_copy(fake, config, state_dir):
     assert verdict(config, tok) == (0, "valid")
 
 
+def test_offline_with_a_cache_past_the_hard_max_age_fails_closed(fake, config, state_dir):
+    """Seven days without a successful refetch: the cached keys (a withdrawn key among them, maybe)
+    and endpoints are no longer trusted."""
+    tok = fake.mint("access_v2")
+    assert verdict(config, tok)[0] == 0
+    fake.stop()
+    day = 86400
+    for f, age in (("openid-configuration.json", 6 * day), ("jwks.json", 6 * day)):
+        t = time.time() - age
+        os.utime(state_dir / f, (t, t))
+    assert verdict(config, tok) == (0, "valid")             # 6 days: still the last good copy
+    t = time.time() - 7 * day - 60
+    os.utime(state_dir / "jwks.json", (t, t))
+    code, line = verdict(config, tok)
+    assert code == 3 and line.startswith("unavailable: EL_ERR_JWKS"), line
+    os.utime(state_dir / "openid-configuration.json", (t, t))
+    code, line = verdict(config, tok)
+    assert code == 3 and line.startswith("unavailable: EL_ERR_DISCOVERY"), line
+    # A cache file from the future (clock set back) is no better.
+    t = time.time() + 30 * day
+    os.utime(state_dir / "openid-configuration.json", (t, t))
+    code, line = verdict(config, tok)
+    assert code == 3 and line.startswith("unavailable: EL_ERR_DISCOVERY"), line
+
+
+def test_caches_in_an_unsafe_state_dir_are_not_trusted(fake, config, state_dir):
+    tok = fake.mint("access_v2")
+    assert verdict(config, tok)[0] == 0
+    fake.stop()
+    os.chmod(state_dir, 0o775)      # a group member could swap the cached keys
+    try:
+        code, line = verdict(config, tok)
+        assert code == 3 and line.startswith("unavailable: EL_ERR_HTTP_CONNECT"), line
+    finally:
+        os.chmod(state_dir, 0o755)
+    assert verdict(config, tok) == (0, "valid")
+
+
 def test_unknown_kid_while_offline_is_unavailable(fake, config):
     assert verdict(config, fake.mint("access_v2"))[0] == 0
     tok = fake.mint("access_v2", key="k3")

@@ -91,6 +91,21 @@ def test_local_names_and_ids_win(nss):
     assert res[5][1][0].startswith("root:x:0:0:") and res[6] == res[5]
 
 
+def test_a_local_group_at_a_role_gid_or_name_is_not_granted_by_initgroups(nss):
+    """getgrgid already hides our role group when a local group owns its gid or name; initgroups must
+    not put the user into that local group either (it might be 'docker' or 'disk')."""
+    a = nss.login("alice@contoso.com", 1, "admin")
+    b = nss.login("bob@contoso.com", 2, "user")
+    iso = nss.isolated(sources="files entra", group_extra=f"localadm:x:{ADMIN_GID}:\naad_users:x:4242:\n")
+    res = cmds(iso, "getent initgroups alice@contoso.com", "getent initgroups bob@contoso.com",
+               f"getent group {ADMIN_GID}", "id -G alice@contoso.com")
+    assert res[0][0] == 0 and res[0][1][0].split() == ["alice@contoso.com"], res[0]   # no localadm, no aad_users
+    assert res[1][0] == 0 and res[1][1][0].split() == ["bob@contoso.com"], res[1]
+    assert res[2] == (0, [f"localadm:x:{ADMIN_GID}:"])
+    assert res[3] == (0, [str(a)]), res[3]
+    assert b    # (without collisions test_getent_and_id_for_database_and_provisional_users sees both groups)
+
+
 def test_enumeration_and_corrupt_database_through_glibc(nss):
     a = nss.login("alice@contoso.com", 1, "admin")
     iso = nss.isolated(sources="entra")

@@ -131,17 +131,38 @@ def test_enumeration_lists_database_users_then_role_groups(nss):
                      f"SUCCESS amy@contoso.com:*:{b}:", f"SUCCESS zed@contoso.com:*:{a}:", "NOTFOUND"]
 
 
-@pytest.mark.parametrize("case", ["missing", "insecure", "invalid"])
+@pytest.mark.parametrize("case", ["missing", "insecure", "invalid", "fifo", "state_dir"])
 def test_unusable_config_is_unavail(nss, case):
     env = nss.env()
-    if case == "missing":
+    nss.login("alice@contoso.com")
+    if case == "fifo":      # refused at once, not every process blocked in open()
+        env["ENTRA_LOGIN_CONF"] = str(nss.tmp / "fifo.conf")
+        os.mkfifo(nss.tmp / "fifo.conf", 0o644)
+    elif case == "state_dir":   # users.db could be swapped by anyone
+        os.chmod(nss.state, 0o777)
+    elif case == "missing":
         env["ENTRA_LOGIN_CONF"] = str(nss.tmp / "nope.conf")
     elif case == "insecure":
         os.chmod(nss.conf, 0o666)
     else:
         nss.conf.write_text("tenant_id = common\n")
     for call in (("getpwnam", "alice@contoso.com"), ("getgrnam", "aad_users"), ("getpwuid", 1000000001)):
-        assert nss.call(*call, env=env)[0] == ["UNAVAIL ENOENT"]
+        assert nss.call(*call, env=env)[0] == ["UNAVAIL ENOENT"], call
+
+
+@pytest.mark.parametrize("key,value", [("home", "/home/%U"), ("home", "/home/%"), ("home", "/home/a:b/%u"),
+                                       ("shell", "/bin/ba:sh")])
+def test_bad_passwd_templates_are_unavail_never_erange(nss, key, value):
+    """glibc answers ERANGE by doubling its buffer without end (a 64 GiB mmap was seen): a template
+    that can never be packed must be refused when the config is read, and be UNAVAIL."""
+    nss.login("alice@contoso.com")
+    nss.write_conf(**{key: value})
+    for call in (("getpwnam", "alice@contoso.com"), ("getpwnam", "newbie@contoso.com"), ("pwent",)):
+        lines, _ = nss.call(*call)
+        assert "TRYAGAIN" not in " ".join(lines), (call, lines)
+        assert lines == ["UNAVAIL ENOENT"] if call[0] != "pwent" else lines == ["NOTFOUND"], (call, lines)
+    p = nss.cli("status")
+    assert f"key '{key}'" in p.stdout + p.stderr, p.stdout + p.stderr
 
 
 def flip_byte(data, rng):
@@ -236,6 +257,84 @@ def test_fork_during_lookups_and_reloads(nss):
                         str(TOOLS / "udb_tool"), str(nss.conf), "flip", "200"],
                        capture_output=True, text=True, timeout=600, env=nss.env())
     assert p.returncode == 0, p.stdout + p.stderr
+
+
+def script(nss, *lines):
+    p = subprocess.run([str(TOOLS / "nss_call"), str(NSS_SO), "-"], input="\n".join(lines) + "\n",
+                       capture_output=True, text=True, timeout=60, env=nss.env())
+    assert p.returncode == 0, p.stderr
+    return p.stdout.splitlines()
+
+
+def test_a_transient_load_failure_is_retried_not_kept(nss):
+    """EMFILE (or ENOMEM) while loading must not stick until a file changes: the next call retries."""
+    uid = nss.login("alice@contoso.com", 1, "admin")
+    want = pw("alice@contoso.com", uid)
+    # The first load of the process fails (config, local files): every open() hits EMFILE.
+    out = script(nss, "rlimit 3", "getpwnam alice@contoso.com", "getgrnam aad_admins", "rlimit 1024",
+                 "getpwnam alice@contoso.com", "getgrnam aad_admins")
+    assert out == ["UNAVAIL ENOENT", "UNAVAIL ENOENT", want,
+                   f"SUCCESS aad_admins:*:{ADMIN_GID}:alice@contoso.com"], out
+    # A reload of the database after a rewrite fails the same way.
+    tool = f"{TOOLS / 'udb_tool'} {nss.conf}"
+    out = script(nss, "getpwnam alice@contoso.com", f"!{tool} login bob@contoso.com {oid(2)} {TENANT} user >/dev/null",
+                 "rlimit 3", "getpwnam alice@contoso.com", "rlimit 1024", "getpwnam alice@contoso.com",
+                 "getpwnam bob@contoso.com")
+    assert out[:3] == [want, "UNAVAIL ENOENT", want], out
+    assert out[3].startswith("SUCCESS bob@contoso.com:*:"), out
+
+
+TRUNCATE_WRITER = r"""
+import os, sys, time
+path, data, seconds = sys.argv[1], open(sys.argv[2], "rb").read(), float(sys.argv[3])
+end = time.time() + seconds
+n = 0
+while time.time() < end:
+    # What `cp backup users.db` does: the same inode, truncated, then written.
+    fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+    time.sleep(0.0005)
+    os.write(fd, data[:len(data) // 2])
+    time.sleep(0.0005)
+    os.write(fd, data[len(data) // 2:])
+    os.close(fd)
+    n += 1
+print(n)
+"""
+
+
+def test_in_place_truncation_does_not_crash_readers(nss):
+    """An admin's `cp backup users.db` truncates the live file: a reader that maps it faults (SIGBUS)
+    on the pages cut off. Readers copy a database of this size, so they only see it change."""
+    nss.tool("bulk", 200)
+    uid = nss.first("getpwnam", "u000001@contoso.com").split(":")[2]
+    backup = nss.tmp / "backup.db"
+    backup.write_bytes(nss.db.read_bytes())
+    writer = subprocess.Popen([sys.executable, "-c", TRUNCATE_WRITER, str(nss.db), str(backup), "4"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        p = subprocess.run([str(TOOLS / "nss_call"), str(NSS_SO), "-"], input="repeat 3500 u000001@contoso.com\n",
+                           capture_output=True, text=True, timeout=60, env=nss.env())
+    finally:
+        rewrites = int(writer.communicate(timeout=60)[0])
+    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)     # -7: SIGBUS
+    m = re.match(r"repeat SUCCESS=(\d+) UNAVAIL=(\d+) other=0$", p.stdout.strip())
+    assert m and int(m.group(1)) > 1000, p.stdout
+    assert rewrites > 100, rewrites
+    # Whole again: answered as before (the next reload, at most a second later).
+    lines = script(nss, "repeat 1200 u000001@contoso.com", "getpwnam u000001@contoso.com")
+    assert lines[1] == pw("u000001@contoso.com", uid, "Test User 1"), lines
+
+
+@pytest.mark.parametrize("mode", ["first", "reload"])
+def test_thread_cancelled_during_a_reload_leaves_fork_working(nss, mode):
+    """A cancellation point inside the reload (open of a file) must not unwind with the reload lock
+    held: the atfork handler takes it, so every later fork would hang."""
+    nss.tool("bulk", 5)
+    args = [str(TOOLS / "nss_cancel"), str(NSS_SO), "u000001@contoso.com", mode]
+    if mode == "reload":
+        args.append(f"{TOOLS / 'udb_tool'} {nss.conf} flip 1 >/dev/null")
+    p = subprocess.run(args, capture_output=True, text=True, timeout=60, env=nss.env())
+    assert p.returncode == 0 and p.stdout == "cancelled=1 child=ok main=ok\n", (p.returncode, p.stdout, p.stderr)
 
 
 def test_module_needs_only_libc_and_exports_only_entry_points():

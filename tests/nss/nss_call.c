@@ -10,12 +10,17 @@
  *
  *   nss_call SO -     one call per line of stdin ("getpwnam alice@x"), and
  *                     "!command" lines run through system() in between: what
- *                     one long-lived process sees while the database changes.
+ *                     one long-lived process sees while the database changes;
+ *                     "rlimit N" lines set this process's RLIMIT_NOFILE soft
+ *                     limit (N=3: every open() fails with EMFILE);
+ *                     "repeat MS NAME" calls getpwnam NAME for MS milliseconds
+ *                     and prints "repeat SUCCESS=<n> UNAVAIL=<n> other=<n>".
  */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "nss_common.h"
@@ -154,6 +159,34 @@ int main(int argc, char **argv)
 		int n = 2;
 
 		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, "repeat ", 7) == 0) {
+			char *rname = strchr(line + 7, ' ');
+			long long end = ns_now() + strtoll(line + 7, NULL, 10) * 1000000;
+			unsigned long cnt[3] = { 0, 0, 0 };
+			struct passwd pw;
+			int err;
+
+			if (!rname)
+				return 2;
+			rname++;
+			while (ns_now() < end) {
+				enum nss_status st = f.getpwnam_r(rname, &pw, buf, sizeof(buf), &err);
+
+				cnt[st == NSS_STATUS_SUCCESS ? 0 : st == NSS_STATUS_UNAVAIL ? 1 : 2]++;
+			}
+			printf("repeat SUCCESS=%lu UNAVAIL=%lu other=%lu\n", cnt[0], cnt[1], cnt[2]);
+			fflush(stdout);
+			continue;
+		}
+		if (strncmp(line, "rlimit ", 7) == 0) {
+			struct rlimit rl;
+
+			getrlimit(RLIMIT_NOFILE, &rl);
+			rl.rlim_cur = (rlim_t)strtoul(line + 7, NULL, 10);
+			if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+				printf("setrlimit failed\n");
+			continue;
+		}
 		if (line[0] == '!') {
 			fflush(stdout);
 			if (system(line + 1) != 0)

@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <string.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -138,6 +140,21 @@ static void test_cfg_parse_errors_name_line_and_key(void **state)
 	expect_error(BASE "admin_role_values = a:b\n", "forbidden character");
 	expect_error(BASE "admin_role_values = 100%\n", "forbidden character");
 	expect_error(BASE "shell = bash\n", "key 'shell': an absolute path");
+	/* passwd fields: an unknown escape or a ':' would break every lookup. */
+	expect_error(BASE "home = /home/%U\n", "/etc/entra-login.conf:4: key 'home': unknown escape '%U'");
+	expect_error(BASE "home = /home/%\n", ":4: key 'home': unknown escape");
+	expect_error(BASE "home = /home/%x%u\n", ":4: key 'home': unknown escape '%x'");
+	expect_error(BASE "home = /home/a:b/%u\n", ":4: key 'home': no ':'");
+	expect_error(BASE "shell = /bin/ba:sh\n", ":4: key 'shell': no ':'");
+	expect_error(BASE "shell = /bin/bash\t-x\n", ":4: key 'shell': control characters");
+	{
+		struct el_config *cfg = NULL;
+		char err[256];
+
+		assert_int_equal(parse(BASE "home = /srv/%d/%l%%x/%u\n", &cfg, err), 0);
+		assert_string_equal(cfg->home, "/srv/%d/%l%%x/%u");
+		cfg_free(cfg);
+	}
 	expect_error(BASE "no equals sign\n", ":4: expected 'key = value'");
 	expect_error(BASE "home =\n", "key 'home': a value");
 	expect_error(BASE "uid_min = 5000\nuid_max = 4000\n", "key 'uid_min': must not exceed");
@@ -187,6 +204,51 @@ static void test_cfg_load_refuses_unsafe_file(void **state)
 	assert_non_null(strstr(err, "cannot read"));
 }
 
+static void test_cfg_load_fifo_and_symlinks(void **state)
+{
+	struct el_config *cfg = NULL;
+	char dir[] = "/tmp/el-conf-XXXXXX", fifo[64], real[64], bad[64], link1[64], link2[64], err[256];
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(real, sizeof(real), "%s/real", dir);
+	snprintf(bad, sizeof(bad), "%s/bad", dir);
+	snprintf(link1, sizeof(link1), "%s/link1", dir);
+	snprintf(link2, sizeof(link2), "%s/link2", dir);
+	/* A FIFO as config: refused at once, not a process blocked in open(). */
+	assert_int_equal(mkfifo(fifo, 0644), 0);
+	alarm(10);
+	assert_int_equal(cfg_load(fifo, &cfg, err, sizeof(err)), EL_ERR_INSECURE);
+	alarm(0);
+	assert_non_null(strstr(err, "must be a regular file"));
+	/* A link is followed; the file it leads to is what must be safe. */
+	fd = open(real, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, BASE, strlen(BASE)), (ssize_t)strlen(BASE));
+	close(fd);
+	assert_int_equal(chmod(real, 0644), 0);
+	fd = open(bad, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, BASE, strlen(BASE)), (ssize_t)strlen(BASE));
+	close(fd);
+	assert_int_equal(chmod(bad, 0666), 0);
+	assert_int_equal(symlink(real, link1), 0);
+	assert_int_equal(symlink(bad, link2), 0);
+	assert_int_equal(cfg_load(link1, &cfg, err, sizeof(err)), 0);
+	cfg_free(cfg);
+	cfg = NULL;
+	assert_int_equal(cfg_load(link2, &cfg, err, sizeof(err)), EL_ERR_INSECURE);
+	assert_null(cfg);
+	unlink(fifo);
+	unlink(real);
+	unlink(bad);
+	unlink(link1);
+	unlink(link2);
+	rmdir(dir);
+}
+
 static void test_names(void **state)
 {
 	struct el_config *cfg = NULL;
@@ -231,6 +293,7 @@ int main(void)
 		cmocka_unit_test(test_cfg_parse_errors_name_line_and_key),
 		cmocka_unit_test(test_cfg_parse_rejects_nul_and_long_lines),
 		cmocka_unit_test(test_cfg_load_refuses_unsafe_file),
+		cmocka_unit_test(test_cfg_load_fifo_and_symlinks),
 		cmocka_unit_test(test_names),
 	};
 

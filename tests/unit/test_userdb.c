@@ -257,6 +257,106 @@ found:
 	assert_int_equal(uc, ua);
 }
 
+/* The UID NSS announces for a name the database does not know yet. */
+static uint32_t provisional(struct fx *fx, const char *name)
+{
+	struct udb *db = NULL;
+	uint32_t uid = 0;
+	int r = udb_open(fx->cfg, &db);
+
+	assert_true(r == 0 || r == EL_ERR_NOT_FOUND);
+	/* The slot of the name, then the next free ones: uidmap_pick does the probing. */
+	assert_int_equal(uidmap_pick(fx->cfg, NULL, name, NULL, NULL, 0, &uid), 0);
+	while (db) {
+		struct udb_user u;
+
+		if (udb_lookup_uid(db, uid, &u) != 0)
+			break;
+		uid = uid == fx->cfg->uid_max ? fx->cfg->uid_min : uid + 1;
+	}
+	udb_close(db);
+	return uid;
+}
+
+static void test_udb_record_login_expect_refuses_a_uid_taken_meanwhile(void **state)
+{
+	struct fx *fx = *state;
+	char thief[64] = "";
+	uint32_t announced, ut = 0, ub = 0, again;
+	struct udb_user u;
+	uint64_t gen;
+
+	assert_int_equal(udb_record_login(fx->cfg, "first@contoso.com", OID1, TID, "", UDB_ROLE_USER, 1, NULL), 0);
+	/* NSS announces bob's provisional UID to sshd... */
+	announced = provisional(fx, "bob@contoso.com");
+	/* ...then another first login whose name hashes to the same slot takes it. */
+	for (int i = 0; i < 100000 && !thief[0]; i++) {
+		snprintf(thief, sizeof(thief), "t%d@contoso.com", i);
+		if (uidmap_hash(thief) % 1001 != announced - 5000)
+			thief[0] = '\0';
+	}
+	assert_true(thief[0]);
+	assert_int_equal(udb_record_login(fx->cfg, thief, OID2, TID, "", UDB_ROLE_USER, 2, &ut), 0);
+	assert_int_equal(ut, announced);
+	gen = generation(fx);
+	/* bob's login must not be recorded under the next free UID. */
+	assert_int_equal(udb_record_login_expect(fx->cfg, "bob@contoso.com", "31111111-2222-4333-8444-555555555555", TID,
+						 "", UDB_ROLE_USER, 3, announced, &ub),
+			 EL_ERR_UID_CHANGED);
+	assert_int_equal(ub, 0);
+	assert_int_equal(generation(fx), gen);	/* nothing written */
+	assert_int_equal(get(fx, "bob@contoso.com", &u, NULL, 0), EL_ERR_NOT_FOUND);
+	assert_non_null(strstr(el_strerror(EL_ERR_UID_CHANGED), "retry"));
+	/* A retry sees the new provisional UID and succeeds with it. */
+	again = provisional(fx, "bob@contoso.com");
+	assert_int_not_equal(again, announced);
+	assert_int_equal(udb_record_login_expect(fx->cfg, "bob@contoso.com", "31111111-2222-4333-8444-555555555555", TID,
+						 "", UDB_ROLE_USER, 4, again, &ub),
+			 0);
+	assert_int_equal(ub, again);
+	/* Known users: the expectation is their recorded UID; 0 = none. */
+	assert_int_equal(udb_record_login_expect(fx->cfg, thief, OID2, TID, "", UDB_ROLE_USER, 5, ut + 1, NULL),
+			 EL_ERR_UID_CHANGED);
+	assert_int_equal(udb_record_login_expect(fx->cfg, thief, OID2, TID, "", UDB_ROLE_USER, 5, ut, NULL), 0);
+	assert_int_equal(udb_record_login_expect(fx->cfg, thief, OID2, TID, "", UDB_ROLE_USER, 6, 0, NULL), 0);
+}
+
+static void test_udb_unsafe_state_dir_is_refused(void **state)
+{
+	struct fx *fx = *state;
+	struct udb *db = NULL;
+	struct udb_user u;
+	char path[128];
+	struct stat st;
+
+	/* The first write into an unsafe directory creates nothing there. */
+	assert_int_equal(chmod(fx->dir, 0777), 0);
+	assert_int_equal(udb_record_login(fx->cfg, "alice@contoso.com", OID1, TID, "", UDB_ROLE_USER, 1, NULL),
+			 EL_ERR_INSECURE);
+	snprintf(path, sizeof(path), "%s/users.lock", fx->dir);
+	assert_int_equal(stat(path, &st), -1);
+	snprintf(path, sizeof(path), "%s/users.db", fx->dir);
+	assert_int_equal(stat(path, &st), -1);
+	assert_int_equal(chmod(fx->dir, 0755), 0);
+	assert_int_equal(udb_record_login(fx->cfg, "alice@contoso.com", OID1, TID, "", UDB_ROLE_USER, 1, NULL), 0);
+	for (int i = 0; i < 3; i++) {
+		if (i < 2) {
+			assert_int_equal(chmod(fx->dir, i == 0 ? 0777 : 0775), 0);
+		} else {
+			assert_int_equal(chmod(fx->dir, 0755), 0);
+			assert_int_equal(chown(fx->dir, 1000, 1000), 0);
+		}
+		/* Readers and the writer: whoever can write the directory can swap users.db. */
+		assert_int_equal(udb_open(fx->cfg, &db), EL_ERR_INSECURE);
+		assert_int_equal(udb_record_login(fx->cfg, "bob@contoso.com", OID2, TID, "", UDB_ROLE_USER, 1, NULL),
+				 EL_ERR_INSECURE);
+		assert_int_equal(chown(fx->dir, 0, 0), 0);
+		assert_int_equal(chmod(fx->dir, 0755), 0);
+	}
+	assert_int_equal(get(fx, "alice@contoso.com", &u, NULL, 0), 0);
+	assert_int_equal(get(fx, "bob@contoso.com", &u, NULL, 0), EL_ERR_NOT_FOUND);
+}
+
 static int collect(const struct udb_user *u, void *userdata)
 {
 	char *out = userdata;
@@ -454,6 +554,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_udb_set_role_changes_bound_users_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udb_forget_keeps_uid_purge_frees_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udb_collision_probes_to_next_uid, setup_small, teardown),
+		cmocka_unit_test_setup_teardown(test_udb_record_login_expect_refuses_a_uid_taken_meanwhile, setup_small,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_udb_unsafe_state_dir_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udb_foreach_and_groups_in_name_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udb_record_logins_all_or_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udb_display_name_sanitized_and_capped, setup, teardown),
