@@ -12,6 +12,7 @@ built, 2 on usage errors or a failing baseline.
 import argparse
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,12 +23,20 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 MUTDIR = os.path.join(ROOT, "tests", "mutate", "mutations")
 PYTHON = "/usr/bin/python3"
 COLUMNS = ("id", "file", "text", "replacement", "tests", "description")
+_ESC = re.compile(r"\\([\\tn])")
+
+
+def unescape(s):
+    """text/replacement columns: \\t is a TAB, \\n a newline, \\\\ one backslash; any other
+    backslash is literal (so C's '\\0' may be written as it is or as \\\\0)."""
+    return _ESC.sub(lambda m: {"\\": "\\", "t": "\t", "n": "\n"}[m.group(1)], s)
 
 
 class Mutation:
     def __init__(self, src, lineno, cols):
         self.src, self.lineno = src, lineno
-        self.id, self.file, self.text, self.replacement, tests, self.description = cols
+        self.id, self.file, text, replacement, tests, self.description = cols
+        self.text, self.replacement = unescape(text), unescape(replacement)
         self.tests = tests.split()
         self.line = None       # line of the mutated text in self.file
         self.result = None
