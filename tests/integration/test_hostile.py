@@ -12,7 +12,9 @@ and groups never reach a passwd or group line unsanitized (every line getent pri
 field count, no control bytes, gecos capped).
 """
 import pathlib
+import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -234,6 +236,41 @@ def test_devicecode_answer_at_the_limits_is_shown(pam_stack, config, fake):
     out = res.stdout + res.stderr
     assert res.returncode != 0, out
     assert "open %s and enter the code %s" % (uri, code) in out, out
+
+
+def test_name_becoming_local_during_login_is_refused_not_ignored(tmp_path, pam_stack, fake, state_dir):
+    """A local account with the same name appears while the user signs in (after the module's
+    first look, before the binding is written): the login is refused (PAM_AUTH_ERR), never
+    PAM_IGNORE, which would leave the decision to pam_permit below."""
+    user = "alice@contoso.com"
+    passwd = tmp_path / "passwd"
+    shutil.copy("/etc/passwd", passwd)
+    fake.set_interval(2)    # test override: one pending poll leaves 2 s to add the local account
+    conf = write_config(tmp_path / "c.conf", fake, state_dir)
+    pam_stack.write([f"auth required {PAM_MODULE} config={conf} mode=device", "auth required pam_permit.so"])
+    pam_stack.prefix = lambda argv: ["unshare", "--mount", "sh", "-c",
+                                     'mount --make-rprivate / && mount --bind "$0" /etc/passwd && exec "$@"',
+                                     str(passwd), *argv]
+    fake.auto("approve", upn=user, after_polls=1, roles=[ADMIN_APP_ROLE])
+    p = pam_stack.popen(user)
+    try:
+        p.stdin.write("\n")
+        p.stdin.flush()
+        deadline = time.monotonic() + 20
+        while not fake.requests("token"):
+            assert time.monotonic() < deadline and p.poll() is None, "no token poll"
+            time.sleep(0.05)
+        with open(passwd, "a") as f:
+            f.write(user + ":x:4321:4321::/nonexistent:/usr/sbin/nologin\n")
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert len(fake.requests("token")) == 2
+    assert p.returncode != 0, out + err
+    assert "Authentication failure" in err, err
+    assert db_bytes(state_dir) == b""
 
 
 HOSTILE_DISPLAY = [

@@ -171,6 +171,11 @@ def test_no_token_logged(token_stack, fake, tmp_path, syslog, owner):
     assert logged, "the module logs every sign-in decision"
     assert any(prio > 3 for prio, _f, _t in logged), logged     # below LOG_ERR is captured too
     text = res.stdout + res.stderr + "\n".join(t for _p, _f, t in logged)
-    for part in tok.split("."):
-        for i in range(0, len(part) - 24, 24):
-            assert part[i:i + 24] not in text, "a piece of the token was logged"
+    assert_no_piece_of(tok, text)
+
+
+def assert_no_piece_of(secret, text, n=16):
+    """No n-character run of secret (outside its '.' separators) occurs in text."""
+    for part in secret.split("."):
+        for i in range(0, len(part) - n + 1):
+            assert part[i:i + n] not in text, "a piece of the secret was logged: %r" % part[i:i + n]
