@@ -43,6 +43,21 @@ def test_approved_device_login(device_stack, fake):
     assert "Press Enter after signing in" in out
 
 
+def test_device_flow_logs_no_secret_at_any_priority(pam_stack, config, fake, syslog):
+    stack = pam_stack.write([f"auth required {PAM_MODULE} config={config} mode=device debug"])
+    fake.auto("approve", upn=USER, roles=[USER_APP_ROLE])
+    res = login(stack)
+    assert res.returncode == 0, res.stdout + res.stderr
+    logged = syslog.messages()
+    # LOG_DEBUG and LOG_INFO lines are seen (pam_wrapper alone shows only LOG_ERR and above)
+    assert any(p == 7 and "device flow: 1 token requests" in t for p, _f, t in logged), logged
+    assert any(p == 6 and "authenticated" in t for p, _f, t in logged), logged
+    text = res.stdout + res.stderr + "\n".join(t for _p, _f, t in logged)
+    secret = fake.codes()[-1]["device_code"]
+    for i in range(0, len(secret) - 15):
+        assert secret[i:i + 16] not in text, "a piece of the device code was logged"
+
+
 def test_auto_mode_empty_answer_starts_device_flow(pam_stack, config, fake):
     pam_stack.write([f"auth required {PAM_MODULE} config={config}"])
     fake.auto("approve", upn=USER, roles=[USER_APP_ROLE])
