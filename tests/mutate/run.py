@@ -220,13 +220,14 @@ def main():
     with open(os.path.join(logdir, "restore.log"), "w") as log:
         build(tree, log)   # leave the scratch build matching the sources
 
+    def short(t):
+        t = t.replace("tests/integration/", "").replace("tests/test_unit.py::test_unit_binary", "unit")
+        return t if len(t) <= 90 else t[:87] + "..."
     rows = [("id", "file:line", "description", "tests", "result", "s")]
     for m in muts:
-        rows.append((m.id, "%s:%d" % (m.file, m.line), m.description, " ".join(m.tests),
+        rows.append((m.id, "%s:%d" % (m.file, m.line), m.description, short(" ".join(m.tests)),
                      m.result + (" (%s)" % m.detail if m.detail else ""), "%.0f" % m.seconds))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    widths[2] = min(widths[2], 70)
-    widths[3] = min(widths[3], 60)
     print()
     for n, r in enumerate(rows):
         print("  ".join(c.ljust(w) if i < len(r) - 1 else c.rjust(w)
