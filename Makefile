@@ -5,6 +5,7 @@
 #   make SAN=address,undefined check    the suite under ASan+UBSan (= make check-san)
 #   make fuzz [FUZZ_SECONDS=20]   libFuzzer harnesses (tests/fuzz/README.md)
 #   make valgrind   unit binaries and a pamtester/CLI subset under valgrind
+#   make mutate     one-line mutations of security checks must each fail a test (tests/mutate/)
 #   make install DESTDIR=... PREFIX=... SYSCONFDIR=... LIBDIR=... PAMDIR=...
 #   make deb, make rpm   packages, built in $(O)/pkg/ from a copy of the tree
 
@@ -131,6 +132,11 @@ valgrind: deps
 	done
 	$(Q)EL_BUILD=$(abspath $(O)) EL_PAM_WRAPPER="$(VALGRIND)" EL_CLI_WRAPPER="$(VALGRIND)" \
 		$(PYTHON) -m pytest -q -p no:cacheprovider $(VALGRIND_TESTS)
+
+# Mutation checks (tests/mutate/README.md): ~20 min, not part of check or CI.
+.PHONY: mutate
+mutate: deps
+	$(Q)$(PYTHON) tests/mutate/run.py $(MUTATE_ARGS)
 
 check-linkage: $(NSS_SO) $(PAM_SO)
 	$(Q)bash tests/check-linkage.sh $(NSS_SO) $(PAM_SO)

@@ -15,6 +15,7 @@ sys.path.insert(0, str(ROOT / "tests" / "fakeidp"))
 
 from entra_fake import CLIENT_ID, TENANT, FakeEntra  # noqa: E402
 from isolated import san_preload  # noqa: E402
+from syslog_capture import SyslogCapture  # noqa: E402
 
 PAM_MODULE = BUILD / "pam_entra.so"
 # EL_PAM_WRAPPER="valgrind ... --error-exitcode=99" runs every pamtester under it (make valgrind);
@@ -57,15 +58,18 @@ def write_config(path, fake=None, state_dir=None, **keys):
 def fake_material(tmp_path_factory):
     """Keys and certificates generated once per run, copied into each test's fake."""
     d = tmp_path_factory.mktemp("fake-material")
-    fe = FakeEntra().start(d, interval=0)
+    fe = FakeEntra().start(d)
     fe.stop()
     return d
 
 
 @pytest.fixture
 def fake(tmp_path, fake_material):
-    """A running fake Entra ID (devicecode interval 0, so the module polls every 1 s)."""
-    fe = FakeEntra().start(tmp_path / "fake", interval=0, material_from=fake_material)
+    """A running fake Entra ID with Entra's device-code values (interval 5 s, expires_in 900 s).
+    Approve before the user presses Enter (fake.auto(..) with after_polls=0) and the first poll
+    succeeds; a test that needs pending polls to be quick overrides the interval explicitly
+    (fake.set_interval(..)) and says why."""
+    fe = FakeEntra().start(tmp_path / "fake", material_from=fake_material)
     yield fe
     fe.stop()
 
@@ -97,6 +101,8 @@ class PamStack:
         self.dir = pathlib.Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.service = service
+        self.prefix = None   # e.g. SyslogCapture.wrap: run pamtester inside a wrapper
+        self.extra_env = {}
 
     def write(self, lines):
         (self.dir / self.service).write_text("\n".join(lines) + "\n")
@@ -106,18 +112,23 @@ class PamStack:
         env = dict(os.environ)
         env.update(PAM_WRAPPER="1", PAM_WRAPPER_SERVICE_DIR=str(self.dir))
         env["LD_PRELOAD"] = ":".join(asan_preload() + ["libpam_wrapper.so"])
+        env.update(self.extra_env)
         return env
 
     def run(self, user, ops=("authenticate",), stdin="", timeout=60):
         """pamtester: returns CompletedProcess (stdout = info text, stderr = prompts + result)."""
-        res = subprocess.run([*PAM_WRAPPER_CMD, "pamtester", "-v", self.service, user, *ops], input=stdin,
+        argv = [*PAM_WRAPPER_CMD, "pamtester", "-v", self.service, user, *ops]
+        if self.prefix:
+            argv = self.prefix(argv)
+        res = subprocess.run(argv, input=stdin,
                              text=True, capture_output=True, env=self.env(), timeout=timeout)
         if PAM_WRAPPER_CMD and res.returncode == WRAPPER_ERROR_EXIT:
             pytest.fail(f"{PAM_WRAPPER_CMD[0]} reported errors in pamtester:\n{res.stderr[-6000:]}")
         return res
 
     def popen(self, user, ops=("authenticate",)):
-        return subprocess.Popen([*PAM_WRAPPER_CMD, "pamtester", "-v", self.service, user, *ops],
+        argv = [*PAM_WRAPPER_CMD, "pamtester", "-v", self.service, user, *ops]
+        return subprocess.Popen(self.prefix(argv) if self.prefix else argv,
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env=self.env())
 
@@ -125,6 +136,18 @@ class PamStack:
 @pytest.fixture
 def pam_stack(tmp_path):
     return PamStack(tmp_path / "pam.d")
+
+
+@pytest.fixture
+def syslog(tmp_path, pam_stack):
+    """Every syslog line (all priorities) of pam_stack.run()'s pamtester: see syslog_capture.py."""
+    cap = SyslogCapture(tmp_path)
+    pam_stack.prefix = cap.wrap
+    # pam_wrapper's own pam_syslog writes only LOG_ERR and above to stderr; with this it calls
+    # libpam's pam_vsyslog, i.e. syslog(3), for every priority.
+    pam_stack.extra_env["PAM_WRAPPER_USE_SYSLOG"] = "1"
+    yield cap
+    cap.close()
 
 
 def token_parts(token, size=1000):

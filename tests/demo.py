@@ -30,14 +30,14 @@ def main():
         tmp.chmod(0o755)  # the user's own processes read the user database below it
         state = tmp / "state"
         state.mkdir(mode=0o755)
-        fake = FakeEntra().start(tmp / "fake", interval=1)
+        fake = FakeEntra().start(tmp / "fake")     # Entra's interval (5 s)
         env = None
         try:
             env = SshdEnv(tmp, build, host_config(fake, state)).start()
             say(f"== fake Entra ID on {fake.authority}, sshd on 127.0.0.1:{env.port} (private mount namespace)")
             say(f"== ssh -l {USER} -p {env.port} 127.0.0.1 'id; sudo -n id'")
             say("== (the fake approves the sign-in as soon as the code is polled, like Alice in her browser)")
-            fake.auto("approve", upn=USER, name="Alice Example", roles=[ADMIN_APP_ROLE], after_polls=1)
+            fake.auto("approve", upn=USER, name="Alice Example", roles=[ADMIN_APP_ROLE])
             res, prompts = env.ssh(USER, "id; sudo -n id", answers=["", ""], tag="demo")
             say()
             say("-- what the user sees at the prompt --")

@@ -49,6 +49,8 @@ class ArmState:
                  "resource_group": "/subscriptions/%s/resourceGroups/%s" % (sub, rg),
                  "subscription": "/subscriptions/%s" % sub,
                  "other_vm": vm_resource_id(sub, rg, "vm-other-99"),
+                 # a child resource of the VM: ARM lists it below the VM scope (no login right)
+                 "vm_child": self.vm_id + "/extensions/AADSSHLoginForLinux",
                  "other_rg": "/subscriptions/%s/resourceGroups/rg-other" % sub,
                  "other_subscription": "/subscriptions/%s" % guid_for("other-sub")}
         return named.get(s, s)
@@ -207,6 +209,7 @@ def handle_arm(app, req):
     if not _under(scope, reader):
         return forbidden(scope)
     flt = req.query.get("$filter")
+    fm = None
     principals = None
     if flt:
         fm = FILTER_RE.match(flt)
@@ -220,9 +223,13 @@ def handle_arm(app, req):
                 principals = st.principals_of(at)
         elif pid is not None:
             principals = {pid.lower()}
+    # ARM (Role Assignments - List For Scope): atScope() gives the assignments at or above the
+    # scope; without it (no filter, principalId eq, assignedTo) those below the scope come too
+    # (e.g. on a child resource of the VM): the client must check each assignment's scope itself.
+    at_scope_only = bool(flt) and bool(fm.group(3) or fm.group(5))
     with app.lock:
         rows = [a for a in st.assignments
-                if _under(scope, a["scope"])
+                if (_under(scope, a["scope"]) or (not at_scope_only and _under(a["scope"], scope)))
                 and (principals is None or a["principal"].lower() in principals)]
         page = st.page_size
         vm_sub = parse_vm(st.vm_id)[0]

@@ -3,7 +3,7 @@
     sys.path.insert(0, "tests/fakeidp")
     from entra_fake import FakeEntra, TENANT, CLIENT_ID
 
-    with FakeEntra().start(tmpdir, interval=0) as fe:
+    with FakeEntra().start(tmpdir) as fe:          # Entra's interval 5 s, expires_in 900 s
         conf = f"authority = {fe.authority}\\nca_file = {fe.ca_file}\\n..."
         ... start the login (it POSTs devicecode and polls) ...
         fe.approve(upn="alice@contoso.com", roles=["VirtualMachineAdministratorLogin"])
@@ -67,7 +67,8 @@ class FakeEntra:
     def start(self, scratch_dir, interval=5, expires_in=900, material_from=None, timeout=10.0):
         """Start the server with scratch_dir as its state dir; returns self once it answers.
 
-        interval / expires_in: what the devicecode endpoint hands out (ints, 0 allowed).
+        interval / expires_in: what the devicecode endpoint hands out. Entra's values are the
+        defaults; anything else is a test override (ints, 0 allowed).
         material_from: a scratch dir of an earlier run whose CA and keys are copied in (saves
         the ~1 s of key generation per test).
         """

@@ -31,11 +31,22 @@ VERIFICATION_URI = "https://microsoft.com/devicelogin"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 ENDPOINTS = ("discovery", "jwks", "devicecode", "token", "imds", "arm")
 USER_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+# Entra's text for AADSTS70016 (as seen in real responses)
+PENDING_TEXT = "The provided request has not yet been authorized by the user. The user must input their code."
 
 
-def default_config(interval=5, expires_in=900):
+# Entra's documented device-code values: interval 5 s, expires_in 900 s (15 minutes). Anything
+# else is a test override (FakeEntra.start(interval=..), config(interval=..)).
+ENTRA_INTERVAL = 5
+ENTRA_EXPIRES_IN = 900
+# Claims of a v2 ID token that need the `profile` scope (Entra's ID token claims reference:
+# "the profile scope is required to receive this claim" for oid, name, preferred_username).
+PROFILE_CLAIMS = ("name", "oid", "preferred_username")
+
+
+def default_config(interval=ENTRA_INTERVAL, expires_in=ENTRA_EXPIRES_IN):
     return {"interval": interval, "expires_in": expires_in,
-            "poll_slack": 0.25,          # tolerated early arrival (s) before answering slow_down
+            "poll_slack": 0.25,          # a poll this much before the interval still counts as on time
             "slow_down_increment": 5,    # RFC 8628: interval grows by 5 s after each slow_down
             "token_lifetime": 3600,      # id_token lifetime
             "access_lifetime": 4725,     # expires_in of the token response / Graph token
@@ -62,12 +73,14 @@ class DeviceCode:
         self.approval = None
         self.last_poll = None
         self.polls = 0
+        self.early_polls = 0         # polls that came before the interval was over
         self.pending_polls_left = 0  # auto actions: polls answered pending before the action
 
     def summary(self):
         return {"user_code": self.user_code, "device_code": self.device_code, "tenant": self.tenant,
                 "client_id": self.client_id, "scope": self.scope, "status": self.status,
                 "interval": self.interval, "expires_in": self.expires_in, "polls": self.polls,
+                "early_polls": self.early_polls,
                 "created": self.created, "created_wall": self.created_wall}
 
 
@@ -325,11 +338,14 @@ def token(app, req, tenant):
             return aad_error(400, "invalid_grant", 54005,
                              "OAuth2 Authorization code was already redeemed, please retry with a "
                              "new valid code or use an existing refresh token.")
-        too_fast = c.last_poll is not None and \
-            now - c.last_poll < c.interval - app.config["poll_slack"]
+        # Entra documents no slow_down for the device flow (only authorization_pending,
+        # authorization_declined, bad_verification_code, expired_token): an early poll is only
+        # counted (codes()[..]["early_polls"]) for the tests; slow_down comes from a fault only.
+        if c.last_poll is not None and now - c.last_poll < c.interval - app.config["poll_slack"]:
+            c.early_polls += 1
         c.last_poll = now
         c.polls += 1
-        if too_fast or getattr(req, "force_slow_down", False):
+        if getattr(req, "force_slow_down", False):
             c.interval += app.config["slow_down_increment"]
             return slow_down_resp()
         if c.status == "auto":
@@ -345,7 +361,7 @@ def token(app, req, tenant):
                                      "user retry the sign-in.")
                 return _answer(app, c)
             return aad_error(400, "authorization_pending", 70016,
-                             "OAuth 2.0 device flow error. Authorization is pending. Continue polling.")
+                             PENDING_TEXT)
         return _answer(app, c)
 
 
@@ -355,8 +371,7 @@ def _answer(app, c):
                          "The user has declined the authorization request. The provided grant has "
                          "been denied.")
     if c.status == "pending":
-        return aad_error(400, "authorization_pending", 70016,
-                         "OAuth 2.0 device flow error. Authorization is pending. Continue polling.")
+        return aad_error(400, "authorization_pending", 70016, PENDING_TEXT)
     a = c.approval
     c.status = "redeemed"
     app.cond.notify_all()
@@ -364,16 +379,19 @@ def _answer(app, c):
     upn = a.get("upn") or "alice@contoso.com"
     kw = dict(upn=upn, oid=a.get("oid"), tid=tid, name=a.get("name"), client_id=c.client_id,
               roles=a.get("roles"), groups=a.get("groups"))
+    scopes = c.scope.split()
+    drop = list(a.get("drop") or ())
+    if "profile" not in scopes:   # openid alone: sub, tid, iss, aud, times; no oid, no names
+        drop += [k for k in PROFILE_CLAIMS if k not in (a.get("claims") or {})]
     if a.get("id_token") is not None:
         id_tok = a["id_token"]
     else:
         id_tok = tokens.mint(app.keys, app.authority, "id_token", key=a.get("key", "k1"),
-                             alg=a.get("alg"), claims=a.get("claims"), drop=a.get("drop") or (),
+                             alg=a.get("alg"), claims=a.get("claims"), drop=drop,
                              headers=a.get("headers"), lifetime=app.config["token_lifetime"], **kw)
     kw.pop("roles"), kw.pop("groups")
     at = tokens.mint(app.keys, app.authority, "graph", claims=a.get("access_claims"),
                      lifetime=app.config["access_lifetime"], **kw)
-    scopes = c.scope.split()
     granted = ["openid", "profile", "User.Read", "email"]
     granted += [s for s in scopes if s not in granted and s != "offline_access"]
     body = {"token_type": "Bearer", "scope": " ".join(granted),

@@ -37,9 +37,11 @@ def bad_tenant(tenant):
 
 
 def slow_down_resp():
-    return aad_error(400, "slow_down", 70016,
-                     "The client is polling too frequently. Wait the interval returned by the "
-                     "devicecode endpoint, plus 5 seconds after every slow_down, between requests.")
+    """RFC 8628 slow_down. Entra documents no slow_down (and no AADSTS code for one) for the
+    device flow, so the fake sends it only when a test asks (fault "slow_down"), in RFC 8628's
+    bare shape rather than with a made-up AADSTS number."""
+    return json_resp(400, {"error": "slow_down",
+                           "error_description": "The client is polling too frequently."})
 
 
 

@@ -26,7 +26,7 @@ ERROR_KEYS = {"error", "error_description", "error_codes", "timestamp", "trace_i
 
 @pytest.fixture(scope="module")
 def fe(tmp_path_factory):
-    f = FakeEntra().start(str(tmp_path_factory.mktemp("fakeidp")), interval=0, expires_in=900)
+    f = FakeEntra().start(str(tmp_path_factory.mktemp("fakeidp")))     # Entra's values
     yield f
     f.stop()
 
@@ -34,7 +34,6 @@ def fe(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _reset(fe):
     fe.reset()
-    fe.set_interval(0, 900)
 
 
 def get_json(fe, url, **kw):
@@ -154,7 +153,7 @@ def test_device_flow_pending_approve_tokens(fe):
     assert len(d["user_code"]) == 9 and d["user_code"].isalnum() and d["user_code"].isupper()
     assert d["message"] == ("To sign in, use a web browser to open the page https://microsoft.com/"
                             "devicelogin and enter the code %s to authenticate." % d["user_code"])
-    assert (d["interval"], d["expires_in"]) == (0, 900)
+    assert (d["interval"], d["expires_in"]) == (5, 900)      # Entra's documented values
     st, e = poll(fe, d["device_code"])
     assert_aad_error(st, e, "authorization_pending", 70016)
     fe.approve(d["user_code"], upn="alice@contoso.com", roles=["VirtualMachineAdministratorLogin"],
@@ -212,20 +211,86 @@ def test_token_request_errors(fe):
     assert_aad_error(*poll(fe, ""), "invalid_request", 900144)
 
 
-def test_slow_down_when_polling_too_fast(fe):
-    fe.set_interval(2)
+# Entra's device-code documentation lists exactly these errors for the token poll.
+DOCUMENTED_POLL_ERRORS = {"authorization_pending": 70016, "authorization_declined": 70000,
+                          "bad_verification_code": 70018, "expired_token": 70019}
+
+
+def test_default_interval_is_entras(fe, fake):
+    for f in (fe, fake):                      # this module's fake and the suite's fixture
+        _st, d = devicecode(f)
+        assert (d["interval"], d["expires_in"]) == (5, 900), d
+
+
+def test_id_token_claims_follow_the_scope(fe):
+    """Entra: oid, name and preferred_username need `profile`; sub, tid, iss, aud and the times
+    come with `openid` alone."""
+    always = {"sub", "tid", "iss", "aud", "exp", "iat", "nbf", "ver"}
+    profile = {"oid", "name", "preferred_username"}
+    for scope, want in (("openid", always), ("openid profile", always | profile),
+                        ("openid offline_access", always), ("profile openid email", always | profile)):
+        _st, d = devicecode(fe, scope=scope)
+        fe.approve(d["user_code"], upn="alice@contoso.com")
+        st, t = poll(fe, d["device_code"])
+        assert st == 200, t
+        c = verify(fe, t["id_token"])
+        assert want <= set(c), (scope, sorted(c))
+        if "profile" not in scope.split():
+            assert not profile & set(c), (scope, sorted(c))
+        else:
+            assert c["oid"] == oid_for("alice@contoso.com")
+            assert c["preferred_username"] == "alice@contoso.com"
+        assert c["tid"] == TENANT and c["aud"] == CLIENT_ID
+
+
+def test_only_documented_poll_errors(fe):
+    """Pending, early polls, declined, expired, an unknown code: every answer of the token
+    endpoint to a device-code poll is a success or one of Entra's documented errors, with its
+    AADSTS code; early polls are counted, never answered with an undocumented error."""
+    seen = {}
     _st, d = devicecode(fe)
-    assert d["interval"] == 2
-    assert_aad_error(*poll(fe, d["device_code"]), "authorization_pending", 70016)
-    assert_aad_error(*poll(fe, d["device_code"]), "slow_down", 70016)
-    assert fe.codes()[-1]["interval"] == 7          # RFC 8628: +5 s from now on
-    fe.config(slow_down_increment=0)
-    fe.set_interval(0)
+    for _ in range(3):                        # far faster than the 5 s interval
+        st, e = poll(fe, d["device_code"])
+        seen.setdefault(e["error"], []).append((st, e))
+    assert set(seen) == {"authorization_pending"}
+    code = next(c for c in fe.codes() if c["device_code"] == d["device_code"])
+    assert code["early_polls"] == 2 and code["interval"] == 5
+    _st, d = devicecode(fe)
+    fe.decline()
+    st, e = poll(fe, d["device_code"])
+    seen.setdefault(e["error"], []).append((st, e))
+    _st, d = devicecode(fe)
+    fe.expire()
+    st, e = poll(fe, d["device_code"])
+    seen.setdefault(e["error"], []).append((st, e))
+    st, e = poll(fe, "DAQABIQEAAAD-unknown")
+    seen.setdefault(e["error"], []).append((st, e))
+    assert set(seen) == set(DOCUMENTED_POLL_ERRORS), sorted(seen)
+    for err, answers in seen.items():
+        for st, e in answers:
+            assert_aad_error(st, e, err, DOCUMENTED_POLL_ERRORS[err])
+
+
+def test_expired_token_after_expires_in(fe):
+    fe.set_interval(expires_in=2)             # test override (Entra: 900)
+    _st, d = devicecode(fe)
+    assert d["expires_in"] == 2
+    assert poll(fe, d["device_code"])[1]["error"] == "authorization_pending"
+    time.sleep(2.2)
+    assert_aad_error(*poll(fe, d["device_code"]), "expired_token", 70019)
+    with pytest.raises(ControlError):
+        fe.approve(d["user_code"], upn="alice@contoso.com", wait=0)   # too late to approve
+
+
+def test_slow_down_only_on_request_without_aadsts_code(fe):
+    # Entra documents no slow_down for the device flow; the fault sends RFC 8628's bare form.
     _st, d = devicecode(fe)
     fe.fault("token", "slow_down", count=2)
-    assert poll(fe, d["device_code"])[1]["error"] == "slow_down"
-    assert poll(fe, d["device_code"])[1]["error"] == "slow_down"
+    for _ in range(2):
+        st, e = poll(fe, d["device_code"])
+        assert st == 400 and e["error"] == "slow_down" and "error_codes" not in e, e
     assert poll(fe, d["device_code"])[1]["error"] == "authorization_pending"
+    assert fe.codes()[-1]["interval"] == 15          # RFC 8628: +5 s per slow_down
 
 
 def test_declined_expired(fe):
@@ -235,7 +300,7 @@ def test_declined_expired(fe):
     _st, d = devicecode(fe)
     fe.expire(d["user_code"])
     assert_aad_error(*poll(fe, d["device_code"]), "expired_token", 70019)
-    fe.set_interval(0, expires_in=1)
+    fe.set_interval(expires_in=1)
     _st, d = devicecode(fe)
     assert d["expires_in"] == 1
     time.sleep(1.1)
@@ -291,10 +356,10 @@ def test_imds(fe):
     assert st == 400 and b["error_description"] == "Identity not found"
 
 
-def arm_list(fe, oid, token=None, scope=None, url=None):
+def arm_list(fe, oid, token=None, scope=None, url=None, flt=None):
     if url is None:
         url = "%s%s/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&%s" % (
-            fe.arm_url, scope or fe.vm_id, urllib.parse.urlencode({"$filter": "assignedTo('%s')" % oid}))
+            fe.arm_url, scope or fe.vm_id, urllib.parse.urlencode({"$filter": flt or "assignedTo('%s')" % oid}))
     h = {"Authorization": "Bearer " + token} if token else {}
     st, hd, b = fe.http("GET", url, headers=h)
     return st, hd, json.loads(b)
@@ -305,7 +370,7 @@ def test_arm_role_assignments(fe):
                               "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222")
     fe.set_groups({alice: [grp], grp: [outer]})
     fe.set_roles((alice, "user", "vm"), (grp, "admin", "rg"), (outer, "user", "subscription"),
-                 (alice, "admin", "other_vm"), (bob, "admin", "vm"))
+                 (alice, "admin", "other_vm"), (bob, "admin", "vm"), (alice, "admin", "vm_child"))
     tok = imds_token(fe)["access_token"]
     st, _h, b = arm_list(fe, alice)
     assert st == 401 and b["error"]["code"] == "AuthenticationFailed"
@@ -315,8 +380,13 @@ def test_arm_role_assignments(fe):
     assert st == 200, b
     got = {(a["properties"]["principalId"], a["properties"]["roleDefinitionId"].rsplit("/", 1)[1],
             a["properties"]["principalType"]) for a in b["value"]}
+    # at, above and below the VM (ARM does not filter those out), never another VM's
     assert got == {(alice, USER_ROLE_ID, "User"), (grp, ADMIN_ROLE_ID, "Group"),
-                   (outer, USER_ROLE_ID, "Group")}
+                   (outer, USER_ROLE_ID, "Group"), (alice, ADMIN_ROLE_ID, "User")}
+    child = [a for a in b["value"] if a["properties"]["scope"].startswith(fe.vm_id + "/")]
+    assert len(child) == 1
+    st, _h, b2 = arm_list(fe, alice, tok, flt="atScope() and assignedTo('%s')" % alice)
+    assert st == 200 and len(b2["value"]) == 3, b2     # atScope(): at or above only
     for a in b["value"]:
         assert a["type"] == "Microsoft.Authorization/roleAssignments"
         assert a["id"].endswith("/providers/Microsoft.Authorization/roleAssignments/" + a["name"])
@@ -333,7 +403,7 @@ def test_arm_role_assignments(fe):
         if not url:
             break
         assert url.startswith(fe.arm_url + "/subscriptions/")
-    assert len(seen) == 3 and url is None
+    assert len(seen) == 4 and url is None
     # the VM identity may read its own scope only
     st, _h, b = arm_list(fe, alice, tok, scope=fe.vm_id.rsplit("/", 1)[0] + "/vm-other-99")
     assert st == 403 and b["error"]["code"] == "AuthorizationFailed"

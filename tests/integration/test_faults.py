@@ -71,6 +71,8 @@ def write_report():
 @pytest.fixture(scope="module")
 def shared_fake(tmp_path_factory, fake_material):
     """One fake for the whole module (reset before each test): ~60 scenarios, one start."""
+    # interval=0 is a test override (Entra: 5 s): token-endpoint faults are polled through until
+    # login_timeout, and the measured times in the report assume the 1 s floor of the module.
     fe = FakeEntra().start(tmp_path_factory.mktemp("fault-fake"), interval=0, material_from=fake_material)
     yield fe
     fe.stop()

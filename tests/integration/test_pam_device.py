@@ -21,12 +21,19 @@ def login(stack, user=USER, stdin="\n", timeout=60):
 
 
 def test_approved_device_login(device_stack, fake):
+    # Entra's values (interval 5 s): one pending answer, then the approval at the next poll.
     fake.auto("approve", upn=USER, after_polls=1, roles=[USER_APP_ROLE])
     res = login(device_stack)
     out = res.stdout + res.stderr
     assert res.returncode == 0, out
     assert "successfully authenticated" in out
-    code = fake.codes()[-1]["user_code"]
+    (dc,) = fake.requests("devicecode")
+    assert dc["form"]["scope"] == "openid profile"     # design 3: exactly that, nothing more
+    polls = [e["t_mono"] for e in fake.requests("token")]
+    assert len(polls) == 2 and polls[1] - polls[0] >= 4.9, polls
+    code = fake.codes()[-1]
+    assert (code["interval"], code["polls"], code["early_polls"]) == (5, 2, 0), code
+    code = code["user_code"]
     msg = re.search(r"To sign in to (\S+) as (\S+), open (\S+) and enter the code (\S+)", out)
     assert msg, out
     assert msg.group(1) == socket.gethostname()
@@ -34,6 +41,21 @@ def test_approved_device_login(device_stack, fake):
     assert msg.group(3) == "https://microsoft.com/devicelogin"
     assert msg.group(4) == code
     assert "Press Enter after signing in" in out
+
+
+def test_device_flow_logs_no_secret_at_any_priority(pam_stack, config, fake, syslog):
+    stack = pam_stack.write([f"auth required {PAM_MODULE} config={config} mode=device debug"])
+    fake.auto("approve", upn=USER, roles=[USER_APP_ROLE])
+    res = login(stack)
+    assert res.returncode == 0, res.stdout + res.stderr
+    logged = syslog.messages()
+    # LOG_DEBUG and LOG_INFO lines are seen (pam_wrapper alone shows only LOG_ERR and above)
+    assert any(p == 7 and "device flow: 1 token requests" in t for p, _f, t in logged), logged
+    assert any(p == 6 and "authenticated" in t for p, _f, t in logged), logged
+    text = res.stdout + res.stderr + "\n".join(t for _p, _f, t in logged)
+    secret = fake.codes()[-1]["device_code"]
+    for i in range(0, len(secret) - 15):
+        assert secret[i:i + 16] not in text, "a piece of the device code was logged"
 
 
 def test_auto_mode_empty_answer_starts_device_flow(pam_stack, config, fake):
@@ -50,10 +72,41 @@ def test_auto_mode_empty_answer_starts_device_flow(pam_stack, config, fake):
     ("expire", "expired"),
 ])
 def test_declined_or_expired_is_refused(device_stack, fake, action, message):
-    fake.auto(action, after_polls=1)
+    # Both end the flow at the answer: no further poll, no waiting for login_timeout (20 s).
+    fake.auto(action)
+    start = time.monotonic()
     res = login(device_stack)
+    took = time.monotonic() - start
     assert res.returncode != 0
+    assert "Authentication failure" in res.stderr, res.stderr
     assert message in (res.stdout + res.stderr)
+    assert len(fake.requests("token")) == 1, fake.requests("token")
+    assert took < 4, took
+
+
+def test_code_expiring_while_pending_ends_the_flow(tmp_path, pam_stack, fake, state_dir):
+    # expires_in 3 s (test override; Entra's is 900): the module stops at its own deadline for
+    # the code, or at expired_token, whichever comes first, long before login_timeout.
+    fake.set_interval(1, expires_in=3)
+    conf = write_config(tmp_path / "c.conf", fake, state_dir, login_timeout="30")
+    pam_stack.write([f"auth required {PAM_MODULE} config={conf} mode=device"])
+    start = time.monotonic()
+    res = pam_stack.run(USER, stdin="\n")
+    took = time.monotonic() - start
+    assert res.returncode != 0
+    assert "expired" in res.stdout + res.stderr
+    assert took < 8, took
+    assert 1 <= len(fake.requests("token")) <= 4
+
+
+def test_device_flow_asks_for_profile_scope(device_stack, fake):
+    # Entra puts oid and preferred_username in the ID token only with `profile`: without it
+    # the token names nobody, and the login must fail (the fake follows Entra here).
+    fake.auto("approve", upn=USER, roles=[USER_APP_ROLE])
+    res = login(device_stack)
+    assert res.returncode == 0, res.stdout + res.stderr
+    scopes = fake.requests("devicecode")[0]["form"]["scope"].split()
+    assert sorted(scopes) == ["openid", "profile"]
 
 
 def test_wrong_user_approving_is_refused(device_stack, fake):
@@ -80,8 +133,11 @@ def test_closed_conversation_ends_at_once(device_stack, fake):
 
 
 def test_slow_down_grows_the_interval(device_stack, fake):
+    # Entra documents no slow_down for this flow; RFC 8628's is still honoured. Interval 1 s
+    # (test override) keeps the 6 s steps inside login_timeout.
+    fake.set_interval(1)
     fake.fault("token", "slow_down", count=1)
-    fake.auto("approve", upn=USER, after_polls=2, roles=[USER_APP_ROLE])
+    fake.auto("approve", upn=USER, after_polls=1, roles=[USER_APP_ROLE])
     res = login(device_stack)
     assert res.returncode == 0, res.stdout + res.stderr
     polls = [e["t_mono"] for e in fake.requests("token")]
@@ -92,7 +148,7 @@ def test_slow_down_grows_the_interval(device_stack, fake):
 
 
 def test_polls_no_faster_than_interval_and_request_counts(tmp_path, pam_stack, fake, state_dir):
-    fake.set_interval(2)
+    fake.set_interval(2)     # test override: two pending answers in 4 s instead of 10 s
     conf = write_config(tmp_path / "c.conf", fake, state_dir)
     pam_stack.write([f"auth required {PAM_MODULE} config={conf} mode=device"])
     fake.auto("approve", upn=USER, after_polls=2, roles=[USER_APP_ROLE])
@@ -107,6 +163,7 @@ def test_polls_no_faster_than_interval_and_request_counts(tmp_path, pam_stack, f
     assert counts.get("token") == 3
     polls = [e["t_mono"] for e in first if e["endpoint"] == "token"]
     assert all(b - a >= 1.9 for a, b in zip(polls, polls[1:])), polls
+    assert fake.codes()[-1]["early_polls"] == 0
     fake.clear_requests()
     fake.auto("approve", upn=USER, roles=[USER_APP_ROLE])
     res = pam_stack.run(USER, stdin="\n")

@@ -89,14 +89,93 @@ def test_token_too_many_parts_refused(token_stack, fake):
     assert res.returncode != 0
 
 
+TOKEN_MAX = 16 * 1024      # EL_TOKEN_MAX
+PART_MAX = 1000            # EL_TOKEN_PART_MAX
+ANSWERS_MAX = 32           # EL_TOKEN_PARTS_MAX: answers to the part prompt, the final empty one included
+
+
+def token_of_length(fake, n):
+    """A valid token for alice (user role) exactly n characters long (padding claims)."""
+    def mint(pad, hpad):
+        return fake.mint("access_v2", upn="alice@contoso.com", roles=["VirtualMachineUserLogin"],
+                         claims={"xpad": "p" * pad}, headers={"xh": "h" * hpad} if hpad else None)
+    est = (n - len(mint(0, 0))) * 3 // 4
+    for hpad in range(4):
+        for pad in range(max(0, est - 12), est + 12):
+            tok = mint(pad, hpad)
+            if len(tok) == n:
+                return tok
+    raise AssertionError("cannot mint a token of %d characters" % n)
+
+
+def answers(parts):
+    return "".join(p + "\n" for p in parts) + "\n"
+
+
+def split_into(tok, count):
+    """tok in exactly `count` non-empty parts."""
+    size = -(-len(tok) // count)
+    parts = [tok[i:i + size] for i in range(0, len(tok), size)]
+    assert len(parts) == count, (len(parts), count)
+    return parts
+
+
+def test_token_at_the_part_count_cap(token_stack, fake):
+    tok = token_of_length(fake, 2500)
+    ok = token_stack.run("alice@contoso.com", stdin=answers(split_into(tok, ANSWERS_MAX - 1)))
+    assert ok.returncode == 0, ok.stderr
+    assert "(part %d," % ANSWERS_MAX in ok.stderr
+    over = token_stack.run("alice@contoso.com", stdin=answers(split_into(tok, ANSWERS_MAX)))
+    assert over.returncode != 0, over.stderr
+    assert "(part %d," % (ANSWERS_MAX + 1) not in over.stderr, "no prompt after the cap"
+
+
+def test_token_at_the_size_cap(token_stack, fake):
+    tok = token_of_length(fake, TOKEN_MAX)
+    ok = token_stack.run("alice@contoso.com", stdin=answers(tok[i:i + PART_MAX] for i in range(0, len(tok), PART_MAX)))
+    assert ok.returncode == 0, ok.stderr
+    tok = token_of_length(fake, TOKEN_MAX + 1)
+    parts = [tok[i:i + PART_MAX] for i in range(0, len(tok), PART_MAX)]
+    over = token_stack.run("alice@contoso.com", stdin=answers(parts))
+    assert over.returncode != 0, over.stderr
+    # refused at the part that crosses the cap: the finishing prompt never comes
+    assert "(part %d," % len(parts) in over.stderr
+    assert "(part %d," % (len(parts) + 1) not in over.stderr, over.stderr
+
+
+def test_part_at_the_part_size_cap(token_stack, fake):
+    tok = token_of_length(fake, 2 * PART_MAX + 10)
+    ok = token_stack.run("alice@contoso.com",
+                         stdin=answers([tok[:PART_MAX], tok[PART_MAX:2 * PART_MAX], tok[2 * PART_MAX:]]))
+    assert ok.returncode == 0, ok.stderr
+    over = token_stack.run("alice@contoso.com", stdin=answers([tok[:PART_MAX + 1], tok[PART_MAX + 1:2 * PART_MAX],
+                                                              tok[2 * PART_MAX:]]))
+    assert over.returncode != 0, over.stderr
+    assert "(part 2," not in over.stderr
+
+
 def test_oversized_part_refused(token_stack, fake):
     tok = fake.mint("access_v2", upn="alice@contoso.com")
     res = token_stack.run("alice@contoso.com", stdin=token_parts(tok, size=1500))
     assert res.returncode != 0
 
 
-def test_no_token_logged(token_stack, fake, tmp_path):
-    tok = fake.mint("access_v2", upn="bob@contoso.com")
+@pytest.mark.parametrize("owner", ["alice@contoso.com", "bob@contoso.com"])
+def test_no_token_logged(token_stack, fake, tmp_path, syslog, owner):
+    """Neither an accepted nor a refused token reaches stdout, stderr or syslog at any priority
+    (the capture sees LOG_DEBUG too: pam_wrapper alone shows only LOG_ERR and above)."""
+    tok = fake.mint("access_v2", upn=owner, roles=["VirtualMachineUserLogin"])
     res = token_stack.run("alice@contoso.com", stdin=token_parts(tok))
-    sig = tok.split(".")[2][:40]
-    assert sig not in res.stdout + res.stderr
+    assert (res.returncode == 0) == (owner == "alice@contoso.com"), res.stdout + res.stderr
+    logged = syslog.messages()
+    assert logged, "the module logs every sign-in decision"
+    assert any(prio > 3 for prio, _f, _t in logged), logged     # below LOG_ERR is captured too
+    text = res.stdout + res.stderr + "\n".join(t for _p, _f, t in logged)
+    assert_no_piece_of(tok, text)
+
+
+def assert_no_piece_of(secret, text, n=16):
+    """No n-character run of secret (outside its '.' separators) occurs in text."""
+    for part in secret.split("."):
+        for i in range(0, len(part) - n + 1):
+            assert part[i:i + n] not in text, "a piece of the secret was logged: %r" % part[i:i + n]

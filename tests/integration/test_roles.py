@@ -127,6 +127,10 @@ MATRIX = {
     "arm-none": ("arm", {}, {}, [(guid_for("someone-else"), "admin", "vm")], {}, "none"),
     "arm-other-vm-and-rg": ("arm", {}, {}, [(OID, "admin", "other_vm"), (OID, "admin", "other_rg"),
                                             (OID, "user", "other_subscription")], {}, "none"),
+    # ARM lists assignments below the VM scope too (a child resource): they grant nothing here,
+    # so this exercises the module's own scope check (the fake does not filter them out).
+    "arm-child-scope-only": ("arm", {}, {}, [(OID, "admin", "vm_child")], {}, "none"),
+    "arm-child-scope-and-user": ("arm", {}, {}, [(OID, "admin", "vm_child"), (OID, "user", "vm")], {}, "user"),
     "arm-group": ("arm", {}, {}, [(G_ADMINS, "admin", "vm")], {OID: [G_ADMINS]}, "admin"),
     "arm-nested-group": ("arm", {}, {}, [(G_NESTED, "user", "rg")], {OID: [G_USERS], G_USERS: [G_NESTED]}, "user"),
     "arm-inherited-rg": ("arm", {}, {}, [(OID, "admin", "rg")], {}, "admin"),
@@ -243,7 +247,7 @@ def test_request_shapes(host, fake):
 
 
 # ---------------------------------------------------------------- the managed-identity token cache
-def test_identity_token_is_cached_in_a_private_file(host, fake, state_dir):
+def test_identity_token_is_cached_in_a_private_file(host, fake, state_dir, syslog):
     host.configure(role_sources="arm")
     fake.set_roles((OID, "admin", "vm"))
     first = host.login()
@@ -261,6 +265,13 @@ def test_identity_token_is_cached_in_a_private_file(host, fake, state_dir):
     assert secret in cache.read_text()
     for res in (first, second, host.refresh()):
         assert secret not in res.stdout + res.stderr
+    # syslog at every priority (pam_wrapper alone shows only LOG_ERR and above)
+    logged = syslog.messages()
+    assert any(prio > 3 for prio, _f, _t in logged), logged
+    text = "\n".join(t for _p, _f, t in logged)
+    for part in secret.split("."):
+        for i in range(0, len(part) - 15):
+            assert part[i:i + 16] not in text, "a piece of the IMDS token was logged"
     for f in state_dir.iterdir():
         if f.name != "imds-token.json":
             assert secret not in f.read_bytes().decode("latin-1"), f

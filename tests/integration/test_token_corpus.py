@@ -23,7 +23,7 @@ CASES = sorted(d.name for d in CORPUS.iterdir() if d.is_dir())
 
 @pytest.fixture(scope="module")
 def corpus_fake(tmp_path_factory, fake_material):
-    fe = FakeEntra().start(tmp_path_factory.mktemp("corpus-fake"), interval=0, material_from=fake_material)
+    fe = FakeEntra().start(tmp_path_factory.mktemp("corpus-fake"), material_from=fake_material)
     yield fe
     fe.stop()
 

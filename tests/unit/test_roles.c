@@ -278,6 +278,9 @@ static void test_arm_scope_applies_ancestors_only(void **state)
 	/* A sibling whose name extends ours, another VM, a child resource, nonsense. */
 	assert_false(arm_scope_applies("/subscriptions/7d3e9f1a-2b4c-4d5e-8f6a-9b0c1d2e3f4a/resourceGroups/rg-x2", VM));
 	assert_false(arm_scope_applies(VM "2", VM));
+	/* A scope that is a string prefix of our id but not a parent: resource group "rg" of "rg-x". */
+	assert_false(arm_scope_applies("/subscriptions/7d3e9f1a-2b4c-4d5e-8f6a-9b0c1d2e3f4a/resourceGroups/rg", VM));
+	assert_false(arm_scope_applies("/subscriptions/7d3e9f1a-2b4c", VM));
 	assert_false(arm_scope_applies(VM "/extensions/ext", VM));
 	assert_false(arm_scope_applies("/subscriptions/other", VM));
 	assert_false(arm_scope_applies("/providers/Microsoft.Management/managementGroups/", VM));
