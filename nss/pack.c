@@ -29,7 +29,7 @@ static char *put_str(struct packer *p, const char *s)
 }
 
 int pack_passwd(struct passwd *pw, char *buf, size_t buflen, const char *name, uint32_t uid,
-		const char *gecos, const char *home_tmpl, const char *shell)
+		const char *gecos, const char *home_tmpl, const char *home, const char *shell)
 {
 	struct packer p = { buf, buflen, 0 };
 	char *name_s, *pw_s, *gecos_s, *home_s, *shell_s;
@@ -47,8 +47,13 @@ int pack_passwd(struct passwd *pw, char *buf, size_t buflen, const char *name, u
 	if (p.used >= p.len)
 		return EL_ERR_RANGE;
 	home_s = p.buf + p.used;
-	if (name_home(home_tmpl, name, home_s, p.len - p.used) < 0)
+	if (home) {
+		home_s = put_str(&p, home);
+		if (!home_s)
+			return EL_ERR_RANGE;
+	} else if (!home_tmpl || name_home(home_tmpl, name, home_s, p.len - p.used) < 0) {
 		return EL_ERR_RANGE;
+	}
 	pw->pw_name = name_s;
 	pw->pw_passwd = pw_s;
 	pw->pw_uid = uid;
