@@ -273,7 +273,7 @@ int udb_import(const struct el_config *cfg, const struct udb_pinned *in, size_t 
 				  udb_path_field_ok(e->shell, strlen(e->shell));
 	}
 	op.parsed = parsed;
-	r = udb_transact(cfg, op_import, &op);
+	r = apply ? udb_transact(cfg, op_import, &op) : udb_transact_dry(cfg, op_import, &op);
 	free(parsed);
 	return r;
 }

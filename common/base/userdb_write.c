@@ -492,7 +492,7 @@ static void mark_superseded(int old_fd)
 		(void)!pwrite(old_fd, &one, sizeof(one), offsetof(struct udb_disk_hdr, superseded));
 }
 
-int udb_transact(const struct el_config *cfg, int (*op)(struct udb_ws *w, void *arg), void *arg)
+static int transact(const struct el_config *cfg, int (*op)(struct udb_ws *w, void *arg), void *arg, bool dry)
 {
 	struct udb_ws w = { .cfg = cfg };
 	char path[4096];
@@ -503,14 +503,18 @@ int udb_transact(const struct el_config *cfg, int (*op)(struct udb_ws *w, void *
 	r = udb_path(cfg, path, sizeof(path));
 	if (r < 0)
 		return r;
-	r = lock_take(cfg, &lock_fd);
-	if (r < 0)
-		return r;
+	/* A dry run reads one consistent file (renames are atomic) and writes
+	 * nothing, not even the lock file or the state directory. */
+	if (!dry) {
+		r = lock_take(cfg, &lock_fd);
+		if (r < 0)
+			return r;
+	}
 	r = load(&w, path);
 	if (r < 0)
 		goto out;
 	r = op(&w, arg);
-	if (r != 0) {
+	if (r != 0 || dry) {
 		r = r > 0 ? 0 : r;	/* > 0: nothing to change */
 		goto out;
 	}
@@ -528,6 +532,17 @@ out:
 		close(old_fd);
 	free(buf);
 	ws_free(&w);
-	close(lock_fd);	/* releases the flock */
+	if (lock_fd >= 0)
+		close(lock_fd);	/* releases the flock */
 	return r;
+}
+
+int udb_transact(const struct el_config *cfg, int (*op)(struct udb_ws *w, void *arg), void *arg)
+{
+	return transact(cfg, op, arg, false);
+}
+
+int udb_transact_dry(const struct el_config *cfg, int (*op)(struct udb_ws *w, void *arg), void *arg)
+{
+	return transact(cfg, op, arg, true);
 }

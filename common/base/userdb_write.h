@@ -48,6 +48,10 @@ struct udb_ws {
  * (nothing written, returned). */
 int udb_transact(const struct el_config *cfg, int (*op)(struct udb_ws *w, void *arg), void *arg) EL_MUST_CHECK;
 
+/* The same without the lock and without writing anything (op's changes are
+ * dropped): dry runs, which must leave the state directory untouched. */
+int udb_transact_dry(const struct el_config *cfg, int (*op)(struct udb_ws *w, void *arg), void *arg) EL_MUST_CHECK;
+
 /* The record of name, or NULL. Pointers into w->recs stay valid until the
  * next udb_ws_add. */
 struct udb_wrec *udb_ws_find(struct udb_ws *w, const char *name);
