@@ -10,7 +10,7 @@ import sys
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "nss"))
-from nss_env import TENANT, TOOLS, NssEnv, oid  # noqa: E402
+from nss_env import CLI, TENANT, TOOLS, NssEnv, oid  # noqa: E402
 
 
 def guid(n):
@@ -250,3 +250,28 @@ def test_two_names_race_for_one_oid(nss):
             assert len(dump) == 1
             winners.add(dump[0].split(":")[0])
     assert winners <= {"first@contoso.com", "second@contoso.com"}
+
+
+def test_only_pinned_uids_may_lie_below_uid_min(tmp_path):
+    nss = NssEnv(tmp_path, uid_min=5000, uid_max=6000)
+    mapped = nss.login("m@contoso.com", 1)
+    f = tmp_path / "aadpasswd"
+    f.write_text(f"p@contoso.com:{guid(40)}:3000:3000:P:/home/p:/bin/bash\n")
+    assert "imported" in nss.cli("import-aadpasswd", "--apply", f).stdout
+    nss.write_conf(uid_min=10000, uid_max=20000)
+    assert nss.first("getpwnam", "m@contoso.com") == "NOTFOUND"
+    assert nss.first("getpwuid", mapped) == "NOTFOUND"
+    assert nss.first("getpwnam", "p@contoso.com") == "SUCCESS p@contoso.com:*:3000:3000:P:/home/p:/bin/bash"
+    assert nss.first("getpwuid", 3000).startswith("SUCCESS p@contoso.com:")
+
+
+def test_import_refuses_local_names(nss, tmp_path):
+    f = tmp_path / "aadpasswd"
+    f.write_text(f"clash@contoso.com:{guid(50)}:1000050:1000050:C:/home/clash:/bin/bash\n"
+                 f"fine@contoso.com:{guid(51)}:1000051:1000051:F:/home/fine:/bin/bash\n")
+    iso = nss.isolated(passwd_extra="clash@contoso.com:x:4343:4343::/nonexistent:/bin/false\n")
+    res = iso.run(f"{nss.glibc_script('')}{CLI} --config {nss.conf} import-aadpasswd --apply {f}")
+    assert res.returncode == 0, res.stderr
+    out = lines_of(res.stdout)
+    assert "skipped: name clashes with a local user or group" in out[1]
+    assert "imported with uid 1000051" in out[2]
