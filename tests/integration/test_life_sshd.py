@@ -60,7 +60,7 @@ def vm(tmp_path, fake, public_state_dir):
 def snapshot(env):
     """Everything the import could touch, byte for byte: /etc as the namespace sees it, and the state dir."""
     res = env.iso.run(f"tar --sort=name -cf - /etc 2>/dev/null | sha256sum; "
-                      f"cd {env.state} && ls -la --time-style=full-iso . && sha256sum * 2>/dev/null; true",
+                      f"cd {env.state} && stat -c '%n %s %y' . && ls -lA --time-style=full-iso && sha256sum * 2>/dev/null; true",
                       timeout=120)
     assert res.returncode == 0, res.stderr
     return res.stdout
