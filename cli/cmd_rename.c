@@ -3,7 +3,7 @@
  * pinned fields - moves to NEW; OLD is gone from the database. The home
  * directory is moved with rename(2) from OLD's home to NEW's template home
  * (refused if the target exists, or if the old home is not a plain
- * directory); with --keep-home it stays where it is and is pinned as NEW's
+ * directory owned by the user); with --keep-home it stays where it is and is pinned as NEW's
  * home. Logins of OLD's object under NEW are refused until this is run
  * (one name per object). Run it while the user is logged out.
  * Exit 0 done, 1 refused or failed (nothing changed), 2 usage. */
@@ -137,6 +137,13 @@ int cmd_rename(const struct el_config *cfg, int argc, char **argv)
 		if (!S_ISDIR(st.st_mode)) {
 			fprintf(stderr, "entra-login: %s is not a directory (a symbolic link?); move it yourself or "
 				"use --keep-home\n", old_home);
+			return 1;
+		}
+		/* Only a home that is the user's own is moved: a pinned home from an
+		 * import could name any directory (/etc, /srv). */
+		if (st.st_uid != uid) {
+			fprintf(stderr, "entra-login: %s is owned by uid %u, not by the user (uid %u); move it yourself "
+				"or use --keep-home\n", old_home, (unsigned)st.st_uid, uid);
 			return 1;
 		}
 		if (lstat(new_home, &st) == 0 || errno != ENOENT) {

@@ -82,7 +82,7 @@ const char *aadpasswd_verdict_text(enum aadpasswd_verdict v)
 	case AADPASSWD_FOREIGN_DOMAIN: return "domain not in this host's domains";
 	case AADPASSWD_BAD_OID: return "object id is not a GUID";
 	case AADPASSWD_GID_NOT_UID: return "gid differs from uid (no user-private group)";
-	case AADPASSWD_BAD_PATH: return "home or shell is not an absolute path without ':' or control bytes";
+	case AADPASSWD_BAD_PATH: return "home or shell is not a normalized absolute path without ':' or control bytes";
 	}
 	return "unknown";
 }

@@ -107,8 +107,9 @@ uint64_t udb_generation(const struct udb *db);
 int udb_guid_parse(const char *s, uint8_t ret_guid[16]) EL_MUST_CHECK;
 void udb_guid_format(const uint8_t guid[16], char buf[37]);
 
-/* True if s[0..n) may be a pinned home or shell: empty, or an absolute
- * path of at most UDB_PATH_MAX bytes without ':' or control bytes. */
+/* True if s[0..n) may be a pinned home or shell: empty, or a normalized
+ * absolute path other than "/" (no empty, "." or ".." component) of at
+ * most UDB_PATH_MAX bytes without ':' or control bytes. */
 bool udb_path_field_ok(const char *s, size_t n);
 
 /* "none", "user", "admin"; parse the same words (0 or EL_ERR_INVAL). */

@@ -194,8 +194,17 @@ bool udb_path_field_ok(const char *s, size_t n)
 
 		if (c < 0x20 || c == 0x7f || c == ':')
 			return false;
+		/* Normalized: no empty, "." or ".." component. */
+		if (c == '/' && i + 1 < n) {
+			size_t j = i + 1;
+
+			while (j < n && s[j] == '.' && j - i <= 2)
+				j++;
+			if (s[i + 1] == '/' || ((j == n || s[j] == '/') && j - i - 1 >= 1 && j - i - 1 <= 2))
+				return false;
+		}
 	}
-	return true;
+	return n != 1;	/* not "/" itself */
 }
 
 /* The pinned "HOME\0SHELL" pair of a version 2 record: both may be empty

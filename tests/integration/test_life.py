@@ -38,6 +38,7 @@ AADPASSWD = "".join(line + "\n" for line in [
     f"alice@contoso.com:{guid(10)}:1000010:1000010:Again:/home/alice2:/bin/bash",
     f"uiddup@contoso.com:{guid(11)}:1000001:1000001:U:/home/u:/bin/bash",
     f"rel@contoso.com:{guid(12)}:1000012:1000012:R:home/rel:/bin/bash",
+    f"dots@contoso.com:{guid(13)}:1000013:1000013:D:/home/../etc:/bin/bash",
 ])
 
 
@@ -69,15 +70,15 @@ def test_import_dry_run_apply_and_again(nss, tmp_path):
     assert "skipped: gid differs from uid" in dry[10]
     assert "skipped: duplicate name" in dry[11]
     assert "skipped: duplicate uid" in dry[12]
-    assert "skipped: home or shell" in dry[13]
-    assert "dry run: 3 to import, 0 already imported, 10 skipped; nothing written" in p.stdout
+    assert "skipped: home or shell" in dry[13] and "skipped: home or shell" in dry[14]
+    assert "dry run: 3 to import, 0 already imported, 11 skipped; nothing written" in p.stdout
 
     p = nss.cli("import-aadpasswd", "--apply", f)
     assert p.returncode == 0, p.stderr
     real = lines_of(p.stdout)
     assert [real[i].replace("imported with", "would import with") for i in sorted(real)] == \
         [dry[i] for i in sorted(dry)]                # the verdicts are the dry run's
-    assert "3 imported, 0 already imported, 10 skipped" in p.stdout
+    assert "3 imported, 0 already imported, 11 skipped" in p.stdout
     assert nss.first("getpwnam", "alice@contoso.com") == \
         "SUCCESS alice@contoso.com:*:1000001:1000001:Alice Example:/home/alice:/bin/bash"
     assert nss.first("getpwnam", "bob@contoso.com") == "SUCCESS bob@contoso.com:*:1000002:1000002:Bob:/home/bob:/bin/sh"
@@ -94,7 +95,7 @@ def test_import_dry_run_apply_and_again(nss, tmp_path):
     before = nss.db.read_bytes()
     p = nss.cli("import-aadpasswd", "--apply", f)
     assert p.returncode == 0
-    assert "nothing changed: 3 already imported, 10 skipped" in p.stdout
+    assert "nothing changed: 3 already imported, 11 skipped" in p.stdout
     assert "alice@contoso.com: already imported, unchanged (uid 1000001)" in p.stdout
     assert nss.db.read_bytes() == before           # not rewritten: same generation, same bytes
     # A later login of an imported user keeps the pinned uid and home.
@@ -177,6 +178,10 @@ def test_rename_moves_record_and_home(tmp_path):
     old_home.mkdir()
     (old_home / "notes.txt").write_text("mine")
     os.chown(old_home / "notes.txt", uid, uid)
+    # Only the user's own home is moved (an imported home could be /etc).
+    p = nss.cli("rename", "alice@contoso.com", "alice.smith@contoso.com")
+    assert p.returncode == 1 and "is owned by uid 0, not by the user" in p.stderr
+    os.chown(old_home, uid, uid)
     p = nss.cli("rename", "alice@contoso.com", "alice.smith@contoso.com")
     assert p.returncode == 0, p.stderr
     assert f"uid {uid} kept, home moved" in p.stdout
@@ -203,6 +208,7 @@ def test_rename_refusals_and_keep_home(tmp_path):
     uid = nss.login("bob@contoso.com", 1)
     nss.login("carl@contoso.com", 2)
     (homes / "bob@contoso.com").mkdir()
+    os.chown(homes / "bob@contoso.com", uid, uid)
     (homes / "robert@contoso.com").mkdir()
     before = nss.db.read_bytes()
     for args, text in ((("bob@contoso.com", "robert@contoso.com"), "already exists"),
