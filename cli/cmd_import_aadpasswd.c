@@ -123,6 +123,7 @@ static void group_advice(const struct el_config *cfg, const char *group_path)
 				       "      %s = %llu\n  to %s, then remove the local group (groupdel %s) so that "
 				       "entra-login serves it\n", names[g], (unsigned long long)gid, keys[g],
 				       (unsigned long long)gid, cfg->path ? cfg->path : "the configuration", names[g]);
+			printf("  (while the local group exists, its members come from /etc/group, not from Entra roles)\n");
 		}
 	}
 	for (int g = 0; g < 2; g++)

@@ -4,8 +4,10 @@
  * the user database, and a provisional passwd entry (with the UID it will
  * keep) for a name of ours the database does not know yet. Never answers
  * for a name or id of /etc/passwd or /etc/group, never emits an id of 0 or
- * below uid_min. libc only, no network, no writes, thread-safe; errno is
- * left as found, *errnop set only for TRYAGAIN (ERANGE) and UNAVAIL.
+ * below uid_min (a pinned uid imported from Microsoft's extension may be
+ * lower, never below UDB_PINNED_ID_MIN). libc only, no network, no writes,
+ * thread-safe; errno is left as found, *errnop set only for TRYAGAIN
+ * (ERANGE) and UNAVAIL.
  */
 #include <errno.h>
 #include <grp.h>
