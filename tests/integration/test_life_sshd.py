@@ -88,7 +88,7 @@ def test_extension_vm_imported_keeps_uids_homes_and_files(vm, fake):
     assert (vm.state / "users.db").read_bytes() == db
     assert "erin@contoso.com" not in vm.iso.run(f"{CLI} users").stdout
 
-    for name, uid, home in (USERS[0], USERS[2]):
+    for name, uid, home in USERS:
         out, _ = login(vm, fake, name, "id -u; id -g; echo HOME=$HOME; cat ~/secret.txt; touch ~/new && stat -c %u ~/new",
                        tag=name)
         assert out.returncode == 0, out.stderr + vm.log()[-3000:]
