@@ -33,7 +33,7 @@ AADPASSWD = "".join(line + "\n" for line in [
     f"dup@contoso.com:{guid(1)}:1000005:1000005:Dup:/home/dup:/bin/bash",
     f"nob@contoso.com:{guid(6)}:65534:65534:N:/home/nob:/bin/bash",
     f"zero@contoso.com:{guid(7)}:0:0:Z:/root:/bin/bash",
-    f"notguid@contoso.com:not-a-guid:1000008:1000008:G:/home/g:/bin/bash",
+    "notguid@contoso.com:not-a-guid:1000008:1000008:G:/home/g:/bin/bash",
     f"gid@contoso.com:{guid(9)}:1000009:100:G:/home/gid:/bin/bash",
     f"alice@contoso.com:{guid(10)}:1000010:1000010:Again:/home/alice2:/bin/bash",
     f"uiddup@contoso.com:{guid(11)}:1000001:1000001:U:/home/u:/bin/bash",

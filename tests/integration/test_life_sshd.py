@@ -1,13 +1,15 @@
 """Issue 15 through a real sshd (tests/sshd_env.py, device code via the fake): a VM image shaped
-like one Microsoft's extension leaves, imported; and a rename."""
+like one Microsoft's extension leaves, imported; a rename; two names racing for one object."""
+import concurrent.futures
 import os
 import pathlib
 import shutil
+import subprocess
 import tempfile
 
 import pytest
 
-from conftest import BUILD, CLI
+from conftest import BUILD, CLI, ROOT
 from entra_fake import USER_APP_ROLE, oid_for
 from sshd_env import SshdEnv, host_config
 
@@ -138,5 +140,32 @@ def test_unrenamed_new_upn_is_told_the_rename_command(tmp_path, fake, public_sta
         out, prompts = login(env, fake, "robert@contoso.com", "id -u", tag="b2", oid=oid_for("bob@contoso.com"))
         assert out.returncode != 0
         assert "entra-login rename bob@contoso.com robert@contoso.com" in prompts + out.stderr, prompts
+    finally:
+        env.stop()
+
+
+def test_two_names_for_one_object_race_through_sshd(tmp_path, fake, public_state_dir):
+    """Two first logins at once, two UPNs, one object id (tokens through entra-ssh): one is bound."""
+    env = SshdEnv(tmp_path, BUILD, config(fake, public_state_dir)).start()
+
+    def one(user, oid, tag):
+        tf = tmp_path / f"tok-{tag}"
+        tf.write_text(fake.mint("access_v2", upn=user, oid=oid, roles=[USER_APP_ROLE]))
+        return subprocess.run([str(ROOT / "cli" / "entra-ssh"), "--token-file", str(tf), "-F", "/dev/null",
+                               "-p", str(env.port), "-o", "StrictHostKeyChecking=no",
+                               "-o", f"UserKnownHostsFile={tmp_path}/kh-{tag}", "-l", user, "-T", "127.0.0.1",
+                               "id -un"], capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as ex:
+            for k in range(6):
+                oid = f"{k:08x}-7777-4777-8777-777777777777"
+                names = [f"r{k}a@contoso.com", f"r{k}b@contoso.com"]
+                results = list(ex.map(one, names, [oid, oid], [f"{k}a", f"{k}b"]))
+                ok = [n for n, r in zip(names, results) if r.returncode == 0]
+                assert len(ok) == 1, [(r.returncode, r.stderr[-300:]) for r in results]
+                assert results[names.index(ok[0])].stdout.strip() == ok[0]
+                listing = env.iso.run(f"{CLI} users").stdout
+                assert sum(n in listing for n in names) == 1, listing
     finally:
         env.stop()
