@@ -90,6 +90,9 @@ static int ws_index(struct udb_ws *w)
 		uint32_t h = (uint32_t)udb_hash64(w->recs[i].name, w->recs[i].name_len, UDB_SEED_NAME);
 		uint32_t j;
 
+		if (w->recs[i].deleted)
+			continue;	/* gone in this transaction (purge, rename) */
+
 		for (j = h & (ns - 1); nt[j]; j = (j + 1) & (ns - 1))
 			if (strcmp(w->recs[nt[j] - 1].name, w->recs[i].name) == 0)
 				return EL_ERR_CORRUPT;	/* a name twice */
@@ -108,9 +111,12 @@ struct udb_wrec *udb_ws_find(struct udb_ws *w, const char *name)
 {
 	uint32_t h = (uint32_t)udb_hash64(name, strlen(name), UDB_SEED_NAME);
 
-	for (uint32_t j = h & (w->slots - 1); w->name_tab[j]; j = (j + 1) & (w->slots - 1))
-		if (strcmp(w->recs[w->name_tab[j] - 1].name, name) == 0)
-			return &w->recs[w->name_tab[j] - 1];
+	for (uint32_t j = h & (w->slots - 1); w->name_tab[j]; j = (j + 1) & (w->slots - 1)) {
+		struct udb_wrec *rec = &w->recs[w->name_tab[j] - 1];
+
+		if (!rec->deleted && strcmp(rec->name, name) == 0)
+			return rec;
+	}
 	return NULL;
 }
 

@@ -66,7 +66,8 @@ int udb_ws_add(struct udb_ws *w, const char *name, struct udb_wrec **ret) EL_MUS
  * Returns 0, EL_ERR_FULL, EL_ERR_NOMEM. */
 int udb_ws_add_uid(struct udb_ws *w, const char *name, uint32_t uid, struct udb_wrec **ret) EL_MUST_CHECK;
 
-/* True if a record (live or being deleted in this transaction) has uid. */
+/* True if a record has uid (one deleted in this transaction may still
+ * count until the index is rebuilt: never frees too early). */
 bool udb_ws_uid_taken(struct udb_ws *w, uint32_t uid);
 
 /* Keep a copy of s[0..n) for the rest of the transaction. */

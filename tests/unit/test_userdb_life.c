@@ -325,6 +325,50 @@ static void test_udb_rename_keeps_the_record(void **state)
 	assert_int_equal(u.uid, uid);
 }
 
+static void test_udb_import_many_then_rename(void **state)
+{
+	struct fx *fx = *state;
+	enum { N = 300 };
+	struct udb_pinned *in = calloc(N, sizeof(*in));
+	struct udb_import_status *st = calloc(N, sizeof(*st));
+	char (*names)[40] = calloc(N, 40), (*oids)[37] = calloc(N, 37), (*homes)[40] = calloc(N, 40);
+	struct udb_user u;
+	struct udb *db = NULL;
+
+	/* One user first: the import grows the record array past its first
+	 * capacity, so the writer's indexes are rebuilt mid-transaction. */
+	assert_int_equal(udb_record_login(fx->cfg, "first@contoso.com", OID_A, TID, "", UDB_ROLE_USER, 1, NULL), 0);
+	for (int i = 0; i < N; i++) {
+		snprintf(names[i], 40, "imp%03d@contoso.com", i);
+		snprintf(oids[i], 37, "%08x-1111-4111-8111-111111111111", 0x10000000 + i);
+		snprintf(homes[i], 40, "/home/imp%03d_1", i);
+		in[i] = (struct udb_pinned){ names[i], oids[i], TID, "", homes[i], "", 3000000u + (uint32_t)i };
+	}
+	assert_int_equal(udb_import(fx->cfg, in, N, true, st), 0);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(st[i].result, UDB_IMPORT_NEW);
+	assert_int_equal(udb_rename(fx->cfg, "imp007@contoso.com", "renamed@contoso.com", NULL), 0);
+	assert_int_equal(udb_open(fx->cfg, &db), 0);
+	assert_int_equal(udb_count(db), N + 1);
+	assert_int_equal(udb_lookup_uid(db, 3000007u, &u), 0);
+	assert_string_equal(u.name, "renamed@contoso.com");
+	assert_string_equal(u.home, "/home/imp007_1");
+	assert_true(u.pinned);
+	assert_int_equal(udb_lookup_name(db, "imp007@contoso.com", &u), EL_ERR_NOT_FOUND);
+	assert_int_equal(udb_lookup_name(db, "imp299@contoso.com", &u), 0);
+	assert_int_equal(u.uid, 3000299u);
+	udb_close(db);
+	assert_int_equal(udb_import(fx->cfg, in, N, true, st), 0);
+	assert_int_equal(st[7].result, UDB_IMPORT_OID_TAKEN);	/* its object now has another name */
+	assert_string_equal(st[7].other, "renamed@contoso.com");
+	assert_int_equal(st[8].result, UDB_IMPORT_UNCHANGED);
+	free(in);
+	free(st);
+	free(names);
+	free(oids);
+	free(homes);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -333,6 +377,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_udb_reader_refuses_bad_pinned_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udb_one_name_per_oid_and_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udb_rename_keeps_the_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udb_import_many_then_rename, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
