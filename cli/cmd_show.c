@@ -43,18 +43,20 @@ static void print_user(const struct el_config *cfg, const struct udb_user *u)
 	}
 	format_time(u->first_login, first, sizeof(first));
 	format_time(u->last_login, last, sizeof(last));
-	if (name_home(cfg->home, u->name, home, sizeof(home)) < 0)
+	if (u->home[0])
+		snprintf(home, sizeof(home), "%s (pinned)", u->home);
+	else if (name_home(cfg->home, u->name, home, sizeof(home)) < 0)
 		snprintf(home, sizeof(home), "?");
 	printf("name: %s\n", u->name);
 	printf("display name: %s\n", u->display_name);
-	printf("uid: %u\ngid: %u\n", u->uid, u->uid);
+	printf("uid: %u%s\ngid: %u\n", u->uid, u->pinned ? " (pinned: imported)" : "", u->uid);
 	printf("role: %s\n", udb_role_name(u->role));
 	printf("groups: %s%s%s\n", u->role == UDB_ROLE_ADMIN ? cfg->admin_group : "",
 	       u->role == UDB_ROLE_ADMIN ? " " : "", u->role != UDB_ROLE_NONE ? cfg->user_group : "(none)");
 	printf("binding: %s\n", u->bound ? "bound" : "forgotten (uid kept for this name)");
 	printf("oid: %s\ntid: %s\n", oid, tid);
 	printf("first login: %s\nlast login: %s\n", first, last);
-	printf("home: %s\nshell: %s\n", home, cfg->shell);
+	printf("home: %s\nshell: %s%s\n", home, u->shell[0] ? u->shell : cfg->shell, u->shell[0] ? " (pinned)" : "");
 }
 
 int cmd_show(const struct el_config *cfg, int argc, char **argv)

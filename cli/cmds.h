@@ -15,5 +15,7 @@ int cmd_forget(const struct el_config *cfg, int argc, char **argv);
 int cmd_refresh(const struct el_config *cfg, int argc, char **argv);
 /* configure runs without a loaded configuration: path is the file to write. */
 int cmd_configure(const char *path, int argc, char **argv);
+int cmd_import_aadpasswd(const struct el_config *cfg, int argc, char **argv);
+int cmd_rename(const struct el_config *cfg, int argc, char **argv);
 
 #endif

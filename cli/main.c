@@ -22,6 +22,8 @@ WEAK int cmd_show(const struct el_config *cfg, int argc, char **argv);
 WEAK int cmd_forget(const struct el_config *cfg, int argc, char **argv);
 WEAK int cmd_refresh(const struct el_config *cfg, int argc, char **argv);
 WEAK int cmd_configure(const char *path, int argc, char **argv);
+WEAK int cmd_import_aadpasswd(const struct el_config *cfg, int argc, char **argv);
+WEAK int cmd_rename(const struct el_config *cfg, int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "status", cmd_status, "check the configuration, discovery and the key cache" },
@@ -30,6 +32,8 @@ static const struct command commands[] = {
 	{ "show", cmd_show, "show one user: show NAME" },
 	{ "forget", cmd_forget, "remove a user's binding: forget NAME [--purge]" },
 	{ "refresh", cmd_refresh, "re-resolve every user's role" },
+	{ "import-aadpasswd", cmd_import_aadpasswd, "import users of Microsoft's extension: [--apply] [--group FILE] FILE" },
+	{ "rename", cmd_rename, "a user's UPN changed: rename [--keep-home] OLD NEW" },
 };
 
 static void usage(FILE *f)

@@ -4,8 +4,10 @@
  * the user database, and a provisional passwd entry (with the UID it will
  * keep) for a name of ours the database does not know yet. Never answers
  * for a name or id of /etc/passwd or /etc/group, never emits an id of 0 or
- * below uid_min. libc only, no network, no writes, thread-safe; errno is
- * left as found, *errnop set only for TRYAGAIN (ERANGE) and UNAVAIL.
+ * below uid_min (a pinned uid imported from Microsoft's extension may be
+ * lower, never below UDB_PINNED_ID_MIN). libc only, no network, no writes,
+ * thread-safe; errno is left as found, *errnop set only for TRYAGAIN
+ * (ERANGE) and UNAVAIL.
  */
 #include <errno.h>
 #include <grp.h>
@@ -26,6 +28,7 @@ struct ent {
 	uint32_t uid;
 	enum udb_role role;
 	bool in_db;
+	const char *home, *shell;	/* pinned, "" = from the configuration */
 };
 
 static enum nss_status to_nss(int r, int *errnop)
@@ -49,10 +52,21 @@ static enum nss_status to_nss(int r, int *errnop)
 	}
 }
 
-static bool id_ok(const struct nss_snap *s, uint32_t id)
+/* An id that may be emitted: never 0, a role group id or a local id; at
+ * least uid_min unless pinned (imported, see userdb.h), and a pinned one
+ * never below UDB_PINNED_ID_MIN. */
+static bool id_ok(const struct nss_snap *s, uint32_t id, bool pinned)
 {
-	return id != 0 && id >= s->cfg->uid_min && id != s->cfg->admin_gid && id != s->cfg->user_gid &&
-	       !uidmap_local_has_id(s->local, id);
+	if (id == 0 || id == s->cfg->admin_gid || id == s->cfg->user_gid)
+		return false;
+	if (id < s->cfg->uid_min && !(pinned && id >= UDB_PINNED_ID_MIN))
+		return false;
+	return !uidmap_local_has_id(s->local, id);
+}
+
+static struct ent ent_of(const struct udb_user *u)
+{
+	return (struct ent){ u->name, u->display_name, u->uid, u->role, true, u->home, u->shell };
 }
 
 /* Configuration and local files usable: 0 or the code to answer with. */
@@ -125,9 +139,9 @@ static int resolve_name(const struct nss_snap *s, const char *name, struct ent *
 	if (s->db) {
 		r = udb_lookup_name(s->db, name, &u);
 		if (r == 0) {
-			if (!id_ok(s, u.uid))
+			if (!id_ok(s, u.uid, u.pinned))
 				return EL_ERR_NOT_FOUND;
-			*ret = (struct ent){ u.name, u.display_name, u.uid, u.role, true };
+			*ret = ent_of(&u);
 			return 0;
 		}
 		if (r != EL_ERR_NOT_FOUND)
@@ -138,7 +152,7 @@ static int resolve_name(const struct nss_snap *s, const char *name, struct ent *
 	if (r < 0)
 		return r;
 	recent_put(name, uid);
-	*ret = (struct ent){ name, "", uid, UDB_ROLE_NONE, false };
+	*ret = (struct ent){ name, "", uid, UDB_ROLE_NONE, false, "", "" };
 	return 0;
 }
 
@@ -146,7 +160,7 @@ static int resolve_name(const struct nss_snap *s, const char *name, struct ent *
  * have changed), not local, and its id may be emitted. */
 static int user_ok(const struct nss_snap *s, const struct udb_user *u)
 {
-	if (!name_is_ours(s->cfg, u->name) || uidmap_local_has_name(s->local, u->name) || !id_ok(s, u->uid))
+	if (!name_is_ours(s->cfg, u->name) || uidmap_local_has_name(s->local, u->name) || !id_ok(s, u->uid, u->pinned))
 		return EL_ERR_NOT_FOUND;
 	return 0;
 }
@@ -160,14 +174,14 @@ static int resolve_uid(const struct nss_snap *s, uint32_t uid, struct ent *ret)
 	r = usable(s);
 	if (r < 0)
 		return r;
-	if (!id_ok(s, uid))
+	if (!id_ok(s, uid, true))	/* the widest rule; user_ok applies the record's */
 		return EL_ERR_NOT_FOUND;
 	r = s->db ? udb_lookup_uid(s->db, uid, &u) : s->db_err;
 	if (r == 0) {
 		r = user_ok(s, &u);
 		if (r < 0)
 			return r;
-		*ret = (struct ent){ u.name, u.display_name, u.uid, u.role, true };
+		*ret = ent_of(&u);
 		return 0;
 	}
 	if (r != EL_ERR_NOT_FOUND)
@@ -184,7 +198,8 @@ static int resolve_uid(const struct nss_snap *s, uint32_t uid, struct ent *ret)
 
 static int pack_ent_pw(const struct nss_snap *s, const struct ent *e, struct passwd *pw, char *buf, size_t len)
 {
-	return pack_passwd(pw, buf, len, e->name, e->uid, e->display, s->cfg->home, s->cfg->shell);
+	return pack_passwd(pw, buf, len, e->name, e->uid, e->display, e->home[0] ? NULL : s->cfg->home,
+			   e->home[0] ? e->home : NULL, e->shell[0] ? e->shell : s->cfg->shell);
 }
 
 /* ---- passwd ---- */
@@ -438,7 +453,7 @@ enum nss_status _nss_entra_getpwent_r(struct passwd *pw, char *buf, size_t bufle
 
 	r = next_user(s, &cursor, &u);
 	if (r == 0) {
-		struct ent e = { u.name, u.display_name, u.uid, u.role, true };
+		struct ent e = ent_of(&u);
 
 		r = pack_ent_pw(s, &e, pw, buf, buflen);
 	}

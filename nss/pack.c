@@ -29,7 +29,7 @@ static char *put_str(struct packer *p, const char *s)
 }
 
 int pack_passwd(struct passwd *pw, char *buf, size_t buflen, const char *name, uint32_t uid,
-		const char *gecos, const char *home_tmpl, const char *shell)
+		const char *gecos, const char *home_tmpl, const char *home, const char *shell)
 {
 	struct packer p = { buf, buflen, 0 };
 	char *name_s, *pw_s, *gecos_s, *home_s, *shell_s;
@@ -48,9 +48,17 @@ int pack_passwd(struct passwd *pw, char *buf, size_t buflen, const char *name, u
 	if (p.used >= p.len)
 		return EL_ERR_RANGE;
 	home_s = p.buf + p.used;
-	r = name_home(home_tmpl, name, home_s, p.len - p.used);
-	if (r < 0)	/* ERANGE makes glibc retry with a bigger buffer: only for size */
-		return r == EL_ERR_RANGE ? r : EL_ERR_CONFIG;
+	if (home) {
+		home_s = put_str(&p, home);
+		if (!home_s)
+			return EL_ERR_RANGE;
+	} else {
+		if (!home_tmpl)
+			return EL_ERR_CONFIG;
+		r = name_home(home_tmpl, name, home_s, p.len - p.used);
+		if (r < 0)	/* ERANGE makes glibc retry with a bigger buffer: only for size */
+			return r == EL_ERR_RANGE ? r : EL_ERR_CONFIG;
+	}
 	pw->pw_name = name_s;
 	pw->pw_passwd = pw_s;
 	pw->pw_uid = uid;

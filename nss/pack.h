@@ -19,9 +19,10 @@
 typedef int (*pack_member_fn)(void *userdata, size_t i, const char **ret_name);
 
 /* gecos: display name with ':' and control bytes replaced by spaces.
- * home: expanded from the template with name_home(). */
+ * home: as given if non-NULL (a pinned home), else expanded from home_tmpl
+ * with name_home(). */
 int pack_passwd(struct passwd *pw, char *buf, size_t buflen, const char *name, uint32_t uid,
-		const char *gecos, const char *home_tmpl, const char *shell) EL_MUST_CHECK;
+		const char *gecos, const char *home_tmpl, const char *home, const char *shell) EL_MUST_CHECK;
 
 /* At most n members, fetched through next (n may be 0 and next NULL).
  * Returns also what next returns when negative. */

@@ -79,7 +79,8 @@
 	X(EL_ERR_TOKEN_KIND, "token is not of the expected kind (ID token vs access token)") \
 	X(EL_ERR_TOKEN_NAME, "token user name is not a valid directory user name") \
 	X(EL_ERR_ABORTED, "conversation aborted") \
-	X(EL_ERR_UID_CHANGED, "the UID announced to this login was taken by another user during the login; retry")
+	X(EL_ERR_UID_CHANGED, "the UID announced to this login was taken by another user during the login; retry") \
+	X(EL_ERR_OID_OTHER_NAME, "directory object is bound to another name on this host (entra-login rename OLD NEW)")
 
 #define EL_ERR_ENUM_(sym, text) sym##_IDX,
 enum el_err_index { EL_ERR_LIST(EL_ERR_ENUM_) EL_ERR_COUNT_ };

@@ -41,6 +41,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "el_limits.h"
 #include "err.h"
 
 #define UDB_FILE "users.db"
@@ -48,6 +49,7 @@
 #define UDB_STAMP_FILE "users.stamp"	/* u64 count of writes, mapped by readers */
 #define UDB_COPY_MAX (2u << 20)		/* readers copy files up to this size */
 #define UDB_LOCK_TIMEOUT_MS 15000	/* a writer waits this long for the lock */
+#define UDB_PINNED_ID_MIN 1000u	/* a pinned (imported) uid below this is a system id: refused */
 
 enum udb_role { UDB_ROLE_NONE, UDB_ROLE_USER, UDB_ROLE_ADMIN };
 enum udb_group { UDB_GROUP_ADMINS, UDB_GROUP_USERS };	/* aad_admins, aad_users */
@@ -60,6 +62,12 @@ struct udb_user {
 	uint32_t uid;			/* = gid of the user-private group */
 	enum udb_role role;		/* UDB_ROLE_NONE when not bound */
 	bool bound;			/* false: forgotten, name keeps its uid */
+	bool pinned;			/* uid imported (import-aadpasswd): may lie
+					 * outside uid_min..uid_max, never below
+					 * UDB_PINNED_ID_MIN; gid = uid as for all */
+	const char *home, *shell;	/* "" = from the configuration (template,
+					 * shell); else kept from an import or a
+					 * rename --keep-home */
 	uint8_t oid[16], tid[16];	/* zero when not bound */
 	int64_t first_login, last_login;	/* Unix seconds, 0 = never */
 };
@@ -86,6 +94,12 @@ void udb_close(struct udb *db);		/* accepts NULL */
 int udb_lookup_name(const struct udb *db, const char *name, struct udb_user *ret) EL_MUST_CHECK;
 int udb_lookup_uid(const struct udb *db, uint32_t uid, struct udb_user *ret) EL_MUST_CHECK;
 
+/* The bound user whose oid+tid these are (16-byte GUIDs): 0 and *ret,
+ * EL_ERR_NOT_FOUND, EL_ERR_CORRUPT. A scan of every record: for login
+ * refusals and the CLI, not for NSS. */
+int udb_lookup_oid(const struct udb *db, const uint8_t oid[16], const uint8_t tid[16],
+		   struct udb_user *ret) EL_MUST_CHECK;
+
 /* Users in name order: udb_get(db, i) for i < udb_count(db).
  * Returns 0, EL_ERR_NOT_FOUND (i out of range), EL_ERR_CORRUPT. */
 uint32_t udb_count(const struct udb *db);
@@ -107,6 +121,11 @@ uint64_t udb_generation(const struct udb *db);
 int udb_guid_parse(const char *s, uint8_t ret_guid[16]) EL_MUST_CHECK;
 void udb_guid_format(const uint8_t guid[16], char buf[37]);
 
+/* True if s[0..n) may be a pinned home or shell: empty, or a normalized
+ * absolute path other than "/" (no empty, "." or ".." component) of at
+ * most UDB_PATH_MAX bytes without ':' or control bytes. */
+bool udb_path_field_ok(const char *s, size_t n);
+
 /* "none", "user", "admin"; parse the same words (0 or EL_ERR_INVAL). */
 const char *udb_role_name(enum udb_role role);
 int udb_role_parse(const char *s, enum udb_role *ret_role) EL_MUST_CHECK;
@@ -124,8 +143,10 @@ int udb_role_parse(const char *s, enum udb_role *ret_role) EL_MUST_CHECK;
  * its UID, or reusing the UID it kept when it was forgotten), then set role,
  * display name (sanitized and capped at UDB_DISPLAY_MAX bytes) and last
  * login = now. *ret_uid (may be NULL) gets the user's UID.
- * Returns 0 or EL_ERR_BOUND_OTHER (name bound to another oid/tid: nothing
- * changed). */
+ * Returns 0, EL_ERR_BOUND_OTHER (name bound to another oid/tid: nothing
+ * changed) or EL_ERR_OID_OTHER_NAME (oid+tid already bound to another
+ * name: one name per directory object; nothing changed - an admin renames
+ * with udb_rename / `entra-login rename OLD NEW`). */
 int udb_record_login(const struct el_config *cfg, const char *name, const char *oid, const char *tid,
 		     const char *display_name, enum udb_role role, int64_t now, uint32_t *ret_uid) EL_MUST_CHECK;
 
@@ -151,7 +172,8 @@ int udb_record_logins(const struct el_config *cfg, const struct udb_login *login
 
 /* Read-only check before a login is accepted: 0 if name is unknown,
  * forgotten, or bound to this oid+tid; EL_ERR_BOUND_OTHER if bound to
- * another. No lock (the login itself re-checks under the lock). */
+ * another; EL_ERR_OID_OTHER_NAME if oid+tid is bound to another name.
+ * No lock (the login itself re-checks under the lock). */
 int udb_check_binding(const struct el_config *cfg, const char *name, const char *oid,
 		      const char *tid) EL_MUST_CHECK;
 
@@ -163,6 +185,69 @@ int udb_set_role(const struct el_config *cfg, const char *name, enum udb_role ro
  * its UID (so files it owns never change hands) unless purge, which removes
  * the entry and frees the UID. EL_ERR_NOT_FOUND if the name is unknown. */
 int udb_forget(const struct el_config *cfg, const char *name, bool purge) EL_MUST_CHECK;
+
+/* ---- one name per directory object ----
+ * The name oid+tid is bound to, copied into buf: 0, EL_ERR_NOT_FOUND,
+ * EL_ERR_RANGE, EL_ERR_INVAL, or a database error. Read-only, no lock; a
+ * scan (for refusals and the CLI, never on an NSS path). */
+int udb_name_of_oid(const struct el_config *cfg, const char *oid, const char *tid, char *buf,
+		    size_t buflen) EL_MUST_CHECK;
+
+/* The text a user refused with EL_ERR_OID_OTHER_NAME is shown: it names
+ * the name the account is bound to and the command an administrator must
+ * run ("entra-login rename OLD NEW"). Names are printed only if they pass
+ * name_syntax_ok (else "(invalid name)"). Returns 0 or EL_ERR_RANGE. */
+int udb_oid_other_name_message(char *buf, size_t buflen, const char *bound_name,
+			       const char *new_name) EL_MUST_CHECK;
+
+/* ---- renames and imports (CLI) ---- */
+
+/* Rename a bound user: its record (oid, tid, uid, role, display, times,
+ * pinned fields) moves to new_name, old_name is gone. home: NULL keeps the
+ * record's pinned home as it is, "" drops it (the home follows the template
+ * of the new name), else the absolute path to pin. Returns 0,
+ * EL_ERR_NOT_FOUND (old_name unknown or not bound), EL_ERR_NOT_OURS
+ * (new_name not ours or a local name), EL_ERR_BOUND_OTHER (new_name is
+ * in the database, bound or forgotten), EL_ERR_INVAL. */
+int udb_rename(const struct el_config *cfg, const char *old_name, const char *new_name,
+	       const char *home) EL_MUST_CHECK;
+
+/* A user to import with a pinned uid (gid = uid), home and shell. */
+struct udb_pinned {
+	const char *name, *oid, *tid, *display, *home, *shell;
+	uint32_t uid;
+};
+
+/* What import did, or would do, with one entry. */
+enum udb_import_result {
+	UDB_IMPORT_NEW,			/* added (dry run: would be) */
+	UDB_IMPORT_UNCHANGED,		/* already there: same oid, tid, uid */
+	UDB_IMPORT_INVALID,		/* name not ours, bad GUID, home or shell */
+	UDB_IMPORT_ID_RESERVED,		/* uid 0, a system id, admin_gid, user_gid */
+	UDB_IMPORT_NAME_LOCAL,		/* name of a local user or group */
+	UDB_IMPORT_ID_LOCAL,		/* uid is a local uid or gid */
+	UDB_IMPORT_NAME_TAKEN,		/* name in the database with another oid or uid, or forgotten */
+	UDB_IMPORT_UID_TAKEN,		/* uid held by another name in the database */
+	UDB_IMPORT_OID_TAKEN,		/* oid+tid bound to another name in the database */
+	UDB_IMPORT_DUP_NAME,		/* an earlier entry has this name */
+	UDB_IMPORT_DUP_OID,		/* an earlier entry has this oid */
+	UDB_IMPORT_DUP_UID,		/* an earlier entry has this uid */
+};
+
+struct udb_import_status {
+	enum udb_import_result result;
+	char other[EL_NAME_MAX + 1];	/* the name it clashes with, or "" */
+	uint32_t other_uid;		/* NAME_TAKEN: the uid the name has */
+};
+
+/* Judge each entry against the database and the local files under the
+ * lock, in order (an earlier entry wins a duplicate), and with apply write
+ * every NEW entry in one atomic write (bound, role none, never logged in).
+ * Entries that are not NEW are never written; nothing is written when
+ * none is NEW or !apply. status[i] gets each verdict. Returns 0 or a
+ * database/lock error (then nothing was written). */
+int udb_import(const struct el_config *cfg, const struct udb_pinned *in, size_t n, bool apply,
+	       struct udb_import_status *status) EL_MUST_CHECK;
 
 /* Call cb for each user in name order on a consistent snapshot, without
  * the lock (cb may take long, e.g. resolve roles over the network, and

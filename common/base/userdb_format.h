@@ -44,14 +44,27 @@
  * Record, 80 bytes:
  *
  *    0 uid (u32)   4 role (u8)  5 flags (u8)  6 name_len (u16)
- *    8 name_off (u32, from strings_off)   12 display_len (u16)  14 pad (u16, 0)
- *   16 display_off (u32)   20 pad (u32, 0)
+ *    8 name_off (u32, from strings_off)   12 display_len (u16)
+ *   14 extra_len (u16)   version 2: bytes of the pinned "HOME\0SHELL" pair
+ *                        without its final NUL, 0 = neither pinned (then
+ *                        extra_off points at a lone NUL); version 1: 0
+ *   16 display_off (u32)   20 extra_off (u32; version 1: 0)
  *   24 first_login (i64, Unix seconds, 0 = never)
  *   32 last_login (i64)
  *   40 oid (16 bytes, GUID text order, all zero when not bound)
  *   56 tid (16 bytes)
  *   72 checksum (u64): udb_hash64 over bytes 0..71, the name and its NUL,
- *                      the display name and its NUL, chained.
+ *                      the display name and its NUL, and (version 2) the
+ *                      extra_len + 1 bytes at extra_off, chained.
+ *
+ * Flags: UDB_FLAG_BOUND (oid/tid valid), UDB_FLAG_PINNED (version 2: the
+ * uid was imported from another system, e.g. /etc/aadpasswd, and may lie
+ * outside uid_min..uid_max; it is still never 0, below UDB_PINNED_ID_MIN,
+ * a role group id or a local id). A pinned home or shell (extra) replaces
+ * the configured template or shell for that user; gid = uid always.
+ *
+ * Version 2 (this writer) differs from version 1 only in the extra pair and
+ * the pinned flag; readers accept both, writers always write version 2.
  *
  * Table sizes are powers of two larger than n_users, so every probe run
  * ends at an empty slot; readers still bound probes by the table size.
@@ -65,16 +78,21 @@
 #include <stdint.h>
 
 #define UDB_MAGIC "ENTRAUDB"
-#define UDB_VERSION 1u
+#define UDB_VERSION 2u		/* written */
+#define UDB_VERSION_MIN 1u	/* oldest read */
 #define UDB_BOM 0x01020304u
 #define UDB_HEADER_SIZE 128u
 #define UDB_RECORD_SIZE 80u
 #define UDB_DISPLAY_MAX 256	/* bytes of display name kept, without NUL */
+#define UDB_PATH_MAX 255	/* bytes of a pinned home or shell */
 #define UDB_SEED_NAME 0x6e616d6500000001ull
 #define UDB_SEED_HDR 0x6864720000000001ull
 #define UDB_SEED_REC 0x7265630000000001ull
 
-enum { UDB_FLAG_BOUND = 1 };	/* oid/tid valid; clear = forgotten, uid reserved */
+enum {
+	UDB_FLAG_BOUND = 1,	/* oid/tid valid; clear = forgotten, uid reserved */
+	UDB_FLAG_PINNED = 2,	/* uid imported, may lie outside the range (version 2) */
+};
 
 struct udb_disk_hdr {
 	char magic[8];
@@ -108,9 +126,9 @@ struct udb_disk_rec {
 	uint16_t name_len;
 	uint32_t name_off;
 	uint16_t display_len;
-	uint16_t pad0;
+	uint16_t extra_len;
 	uint32_t display_off;
-	uint32_t pad1;
+	uint32_t extra_off;
 	int64_t first_login;
 	int64_t last_login;
 	uint8_t oid[16];

@@ -53,6 +53,12 @@ static int op_login(struct udb_ws *w, void *arg)
 			return EL_ERR_NOT_OURS;
 		if (rec && rec->bound && (memcmp(rec->oid, l->oid, 16) != 0 || memcmp(rec->tid, l->tid, 16) != 0))
 			return EL_ERR_BOUND_OTHER;
+		/* One name per directory object: a new name for a bound oid is a
+		 * rename, which only an administrator does (udb_rename). */
+		if (udb_ws_find_oid(w, l->oid, l->tid, rec, &r) != NULL)
+			return EL_ERR_OID_OTHER_NAME;
+		if (r < 0)
+			return r;
 		if (!rec) {
 			r = udb_ws_add(w, l->name, &rec);
 			if (r < 0)
@@ -67,6 +73,9 @@ static int op_login(struct udb_ws *w, void *arg)
 			memcpy(rec->oid, l->oid, 16);
 			memcpy(rec->tid, l->tid, 16);
 			rec->first_login = op->now;
+			r = udb_ws_note_oid(w, rec);
+			if (r < 0)
+				return r;
 		}
 		rec->role = l->role;
 		rec->last_login = op->now;
@@ -132,7 +141,7 @@ int udb_record_login_expect(const struct el_config *cfg, const char *name, const
 int udb_check_binding(const struct el_config *cfg, const char *name, const char *oid, const char *tid)
 {
 	struct udb *db = NULL;
-	struct udb_user u;
+	struct udb_user u = { 0 };
 	uint8_t o[16], t[16];
 	int r;
 
@@ -150,6 +159,15 @@ int udb_check_binding(const struct el_config *cfg, const char *name, const char 
 		r = 0;
 	else if (r == 0 && u.bound && (memcmp(u.oid, o, 16) != 0 || memcmp(u.tid, t, 16) != 0))
 		r = EL_ERR_BOUND_OTHER;
+	if (r == 0 && !u.bound) {
+		struct udb_user other;
+		int f = udb_lookup_oid(db, o, t, &other);
+
+		if (f == 0)
+			r = EL_ERR_OID_OTHER_NAME;	/* bound, and not under this name */
+		else if (f != EL_ERR_NOT_FOUND)
+			r = f;
+	}
 	udb_close(db);
 	return r;
 }

@@ -31,7 +31,7 @@ struct udb {
 	const uint32_t *admins, *members;
 	const char *strings;
 	uint64_t strings_len;
-	uint32_t n, name_mask, uid_mask, n_admins, n_members;
+	uint32_t n, name_mask, uid_mask, n_admins, n_members, version;
 };
 
 int udb_path(const struct el_config *cfg, char *buf, size_t buflen)
@@ -65,7 +65,8 @@ static int validate(struct udb *db)
 	const struct udb_disk_hdr *h = db->hdr;
 	uint64_t sum;
 
-	if (memcmp(h->magic, UDB_MAGIC, 8) != 0 || h->version != UDB_VERSION || h->bom != UDB_BOM)
+	if (memcmp(h->magic, UDB_MAGIC, 8) != 0 || h->version < UDB_VERSION_MIN || h->version > UDB_VERSION ||
+	    h->bom != UDB_BOM)
 		return EL_ERR_CORRUPT;
 	if (h->file_size != db->size || h->record_size != UDB_RECORD_SIZE || h->n_users > EL_USERDB_USERS_MAX)
 		return EL_ERR_CORRUPT;
@@ -98,6 +99,7 @@ static int validate(struct udb *db)
 	db->uid_mask = h->uid_slots - 1;
 	db->n_admins = h->n_admins;
 	db->n_members = h->n_members;
+	db->version = h->version;
 	return 0;
 }
 
@@ -266,26 +268,87 @@ static const char *pool_str(const struct udb *db, uint32_t off, uint16_t len)
 	return s;
 }
 
+bool udb_path_field_ok(const char *s, size_t n)
+{
+	if (n > UDB_PATH_MAX || (n > 0 && s[0] != '/'))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f || c == ':')
+			return false;
+		/* Normalized: no empty, "." or ".." component. */
+		if (c == '/' && i + 1 < n) {
+			size_t j = i + 1;
+
+			while (j < n && s[j] == '.' && j - i <= 2)
+				j++;
+			if (s[i + 1] == '/' || ((j == n || s[j] == '/') && j - i - 1 >= 1 && j - i - 1 <= 2))
+				return false;
+		}
+	}
+	return n != 1;	/* not "/" itself */
+}
+
+/* The pinned "HOME\0SHELL" pair of a version 2 record: both may be empty
+ * (= from the configuration), each is udb_path_field_ok. */
+static bool extra_read(const struct udb *db, const struct udb_disk_rec *r, const char **home, const char **shell)
+{
+	const char *s, *nul;
+	size_t hl;
+
+	if (db->version < 2) {
+		*home = *shell = "";
+		return r->extra_len == 0 && r->extra_off == 0;
+	}
+	if (r->extra_len > 2 * UDB_PATH_MAX + 1 || r->extra_off > db->strings_len ||
+	    db->strings_len - r->extra_off < (uint64_t)r->extra_len + 1)
+		return false;
+	s = db->strings + r->extra_off;
+	if (s[r->extra_len] != '\0')
+		return false;
+	if (r->extra_len == 0) {
+		*home = *shell = s;
+		return true;
+	}
+	nul = memchr(s, '\0', r->extra_len);
+	if (!nul)
+		return false;
+	hl = (size_t)(nul - s);
+	if (memchr(nul + 1, '\0', r->extra_len - hl - 1) || (hl == 0 && r->extra_len == 1) ||
+	    !udb_path_field_ok(s, hl) || !udb_path_field_ok(nul + 1, r->extra_len - hl - 1))
+		return false;
+	*home = s;
+	*shell = nul + 1;
+	return true;
+}
+
 static int rec_read(const struct udb *db, uint32_t i, struct udb_user *ret)
 {
 	const struct udb_disk_rec *r;
-	const char *name, *display;
+	const char *name, *display, *home, *shell;
 	uint64_t sum;
 
 	if (i >= db->n)
 		return EL_ERR_CORRUPT;
 	r = &db->recs[i];
-	if (r->role > UDB_ROLE_ADMIN || (r->flags & ~UDB_FLAG_BOUND) || r->name_len == 0 ||
-	    r->name_len > EL_NAME_MAX || r->display_len > UDB_DISPLAY_MAX)
+	if (r->role > UDB_ROLE_ADMIN || (r->flags & ~(UDB_FLAG_BOUND | UDB_FLAG_PINNED)) || r->name_len == 0 ||
+	    r->name_len > EL_NAME_MAX || r->display_len > UDB_DISPLAY_MAX ||
+	    (db->version < 2 && (r->flags & UDB_FLAG_PINNED)))
 		return EL_ERR_CORRUPT;
 	name = pool_str(db, r->name_off, r->name_len);
 	display = pool_str(db, r->display_off, r->display_len);
-	if (!name || !display)
+	if (!name || !display || !extra_read(db, r, &home, &shell))
 		return EL_ERR_CORRUPT;
 	sum = udb_hash64(r, UDB_REC_SUMMED, UDB_SEED_REC);
 	sum = udb_hash64(name, (uint64_t)r->name_len + 1, sum);
 	sum = udb_hash64(display, (uint64_t)r->display_len + 1, sum);
+	if (db->version >= 2)
+		sum = udb_hash64(home, (uint64_t)r->extra_len + 1, sum);
 	if (sum != r->checksum)
+		return EL_ERR_CORRUPT;
+	/* A pinned uid is never 0 nor a system id, whatever wrote it. */
+	if ((r->flags & UDB_FLAG_PINNED) && r->uid < UDB_PINNED_ID_MIN)
 		return EL_ERR_CORRUPT;
 	if (!(r->flags & UDB_FLAG_BOUND) && r->role != UDB_ROLE_NONE)
 		return EL_ERR_CORRUPT;
@@ -294,6 +357,9 @@ static int rec_read(const struct udb *db, uint32_t i, struct udb_user *ret)
 	ret->uid = r->uid;
 	ret->role = (enum udb_role)r->role;
 	ret->bound = (r->flags & UDB_FLAG_BOUND) != 0;
+	ret->pinned = (r->flags & UDB_FLAG_PINNED) != 0;
+	ret->home = home;
+	ret->shell = shell;
 	memcpy(ret->oid, r->oid, 16);
 	memcpy(ret->tid, r->tid, 16);
 	ret->first_login = r->first_login;
@@ -354,6 +420,25 @@ int udb_lookup_uid(const struct udb *db, uint32_t uid, struct udb_user *ret)
 		return 0;
 	}
 	return EL_ERR_CORRUPT;
+}
+
+int udb_lookup_oid(const struct udb *db, const uint8_t oid[16], const uint8_t tid[16], struct udb_user *ret)
+{
+	for (uint32_t i = 0; i < db->n; i++) {
+		const struct udb_disk_rec *d = &db->recs[i];
+		struct udb_user u;
+		int r;
+
+		/* Compare first, verify the record only on a match. */
+		if (!(d->flags & UDB_FLAG_BOUND) || memcmp(d->oid, oid, 16) != 0 || memcmp(d->tid, tid, 16) != 0)
+			continue;
+		r = rec_read(db, i, &u);
+		if (r < 0)
+			return r;
+		*ret = u;
+		return 0;
+	}
+	return EL_ERR_NOT_FOUND;
 }
 
 uint32_t udb_count(const struct udb *db)

@@ -31,12 +31,13 @@ static void ws_free(struct udb_ws *w)
 	free(w->recs);
 	free(w->name_tab);
 	free(w->uid_set);
+	free(w->oid_tab);
 	uidmap_local_free(w->local);
 	udb_close(w->old);
 }
 
 /* Keep a copy of s (at most max bytes) alive until the transaction ends. */
-static int ws_strdup(struct udb_ws *w, const char *s, size_t n, const char **ret)
+int udb_ws_strdup(struct udb_ws *w, const char *s, size_t n, const char **ret)
 {
 	char *copy;
 
@@ -89,6 +90,9 @@ static int ws_index(struct udb_ws *w)
 		uint32_t h = (uint32_t)udb_hash64(w->recs[i].name, w->recs[i].name_len, UDB_SEED_NAME);
 		uint32_t j;
 
+		if (w->recs[i].deleted)
+			continue;	/* gone in this transaction (purge, rename) */
+
 		for (j = h & (ns - 1); nt[j]; j = (j + 1) & (ns - 1))
 			if (strcmp(w->recs[nt[j] - 1].name, w->recs[i].name) == 0)
 				return EL_ERR_CORRUPT;	/* a name twice */
@@ -107,25 +111,32 @@ struct udb_wrec *udb_ws_find(struct udb_ws *w, const char *name)
 {
 	uint32_t h = (uint32_t)udb_hash64(name, strlen(name), UDB_SEED_NAME);
 
-	for (uint32_t j = h & (w->slots - 1); w->name_tab[j]; j = (j + 1) & (w->slots - 1))
-		if (strcmp(w->recs[w->name_tab[j] - 1].name, name) == 0)
-			return &w->recs[w->name_tab[j] - 1];
+	for (uint32_t j = h & (w->slots - 1); w->name_tab[j]; j = (j + 1) & (w->slots - 1)) {
+		struct udb_wrec *rec = &w->recs[w->name_tab[j] - 1];
+
+		if (!rec->deleted && strcmp(rec->name, name) == 0)
+			return rec;
+	}
 	return NULL;
 }
 
-static int uid_taken(void *userdata, uint32_t uid)
+bool udb_ws_uid_taken(struct udb_ws *w, uint32_t uid)
 {
-	struct udb_ws *w = userdata;
-
 	for (uint32_t j = udb_mix32(uid) & (w->slots - 1); w->uid_set[j]; j = (j + 1) & (w->slots - 1))
 		if (w->uid_set[j] == uid)
-			return 1;
-	return 0;
+			return true;
+	return false;
+}
+
+/* uidmap's view of the database: every uid any record holds, bound or
+ * forgotten, pinned or mapped, is taken. */
+static int uid_taken(void *userdata, uint32_t uid)
+{
+	return udb_ws_uid_taken(userdata, uid) ? 1 : 0;
 }
 
 int udb_ws_add(struct udb_ws *w, const char *name, struct udb_wrec **ret)
 {
-	struct udb_wrec *rec;
 	uint32_t uid;
 	int r;
 
@@ -134,6 +145,16 @@ int udb_ws_add(struct udb_ws *w, const char *name, struct udb_wrec **ret)
 	r = uidmap_pick(w->cfg, w->local, name, uid_taken, w, w->n, &uid);
 	if (r < 0)
 		return r;
+	return udb_ws_add_uid(w, name, uid, ret);
+}
+
+int udb_ws_add_uid(struct udb_ws *w, const char *name, uint32_t uid, struct udb_wrec **ret)
+{
+	struct udb_wrec *rec;
+	int r;
+
+	if (w->n >= EL_USERDB_USERS_MAX || uid == 0)
+		return uid == 0 ? EL_ERR_INVAL : EL_ERR_FULL;
 	if (w->n == w->cap) {
 		size_t ncap = w->cap ? w->cap * 2 : 64;
 		struct udb_wrec *p = realloc(w->recs, ncap * sizeof(*p));
@@ -145,11 +166,11 @@ int udb_ws_add(struct udb_ws *w, const char *name, struct udb_wrec **ret)
 	}
 	rec = &w->recs[w->n];
 	memset(rec, 0, sizeof(*rec));
-	r = ws_strdup(w, name, strlen(name), &rec->name);
+	r = udb_ws_strdup(w, name, strlen(name), &rec->name);
 	if (r < 0)
 		return r;
 	rec->name_len = strlen(name);
-	rec->display = "";
+	rec->display = rec->home = rec->shell = "";
 	rec->uid = uid;
 	w->n++;
 	if (w->n >= w->cap || w->slots <= w->n + w->n / 3 + 1) {
@@ -167,6 +188,67 @@ int udb_ws_add(struct udb_ws *w, const char *name, struct udb_wrec **ret)
 		w->uid_set[j] = uid;
 	}
 	*ret = &w->recs[w->n - 1];
+	return 0;
+}
+
+static uint32_t oid_hash(const uint8_t oid[16], const uint8_t tid[16])
+{
+	return (uint32_t)udb_hash64(oid, 16, udb_hash64(tid, 16, UDB_SEED_NAME));
+}
+
+static void oid_put(struct udb_ws *w, uint32_t idx)
+{
+	const struct udb_wrec *rec = &w->recs[idx];
+	uint32_t j;
+
+	for (j = oid_hash(rec->oid, rec->tid) & (w->oid_slots - 1); w->oid_tab[j]; j = (j + 1) & (w->oid_slots - 1))
+		;
+	w->oid_tab[j] = idx + 1;
+	w->oid_used++;
+}
+
+/* (Re)build the oid index with room for at least need more entries. */
+static int oid_build(struct udb_ws *w, size_t need)
+{
+	uint32_t slots = pow2_above(2 * (w->n + need));
+
+	free(w->oid_tab);
+	w->oid_tab = calloc(slots, sizeof(uint32_t));
+	if (!w->oid_tab)
+		return EL_ERR_NOMEM;
+	w->oid_slots = slots;
+	w->oid_used = 0;
+	for (size_t i = 0; i < w->n; i++)
+		if (w->recs[i].bound && !w->recs[i].deleted)
+			oid_put(w, (uint32_t)i);
+	return 0;
+}
+
+struct udb_wrec *udb_ws_find_oid(struct udb_ws *w, const uint8_t oid[16], const uint8_t tid[16],
+				 const struct udb_wrec *except, int *ret_err)
+{
+	*ret_err = 0;
+	if (!w->oid_tab && (*ret_err = oid_build(w, 64)) < 0)
+		return NULL;
+	for (uint32_t j = oid_hash(oid, tid) & (w->oid_slots - 1); w->oid_tab[j]; j = (j + 1) & (w->oid_slots - 1)) {
+		struct udb_wrec *rec = &w->recs[w->oid_tab[j] - 1];
+
+		/* Entries go stale when a record is forgotten, deleted or
+		 * rebound in this transaction: check the record itself. */
+		if (rec != except && rec->bound && !rec->deleted && memcmp(rec->oid, oid, 16) == 0 &&
+		    memcmp(rec->tid, tid, 16) == 0)
+			return rec;
+	}
+	return NULL;
+}
+
+int udb_ws_note_oid(struct udb_ws *w, const struct udb_wrec *rec)
+{
+	if (!w->oid_tab)
+		return 0;	/* built from the records on first use */
+	if ((size_t)w->oid_used + 1 >= w->oid_slots / 2)
+		return oid_build(w, 64);	/* rec is already among the records */
+	oid_put(w, (uint32_t)(rec - w->recs));
 	return 0;
 }
 
@@ -189,7 +271,7 @@ int udb_ws_set_display(struct udb_ws *w, struct udb_wrec *rec, const char *displ
 		buf[i] = (c < 0x20 || c == 0x7f || c == ':') ? ' ' : (char)c;
 	}
 	buf[n] = '\0';
-	r = ws_strdup(w, buf, n, &rec->display);
+	r = udb_ws_strdup(w, buf, n, &rec->display);
 	if (r < 0)
 		return r;
 	rec->display_len = n;
@@ -231,6 +313,11 @@ static int load(struct udb_ws *w, const char *path)
 		rec->uid = u.uid;
 		rec->role = u.role;
 		rec->bound = u.bound;
+		rec->pinned = u.pinned;
+		rec->home = u.home;
+		rec->home_len = strlen(u.home);
+		rec->shell = u.shell;
+		rec->shell_len = strlen(u.shell);
 		memcpy(rec->oid, u.oid, 16);
 		memcpy(rec->tid, u.tid, 16);
 		rec->first_login = u.first_login;
@@ -247,6 +334,12 @@ static int cmp_wrec(const void *a, const void *b)
 }
 
 #define ALIGN8(x) (((x) + 7) & ~(uint64_t)7)
+
+/* Bytes of a record's pinned pair without its final NUL (format v2). */
+static size_t extra_len(const struct udb_wrec *s)
+{
+	return s->home_len || s->shell_len ? s->home_len + 1 + s->shell_len : 0;
+}
 
 static void put_slot(struct udb_disk_slot *tab, uint32_t mask, uint32_t start, uint32_t key, uint32_t rec)
 {
@@ -274,7 +367,11 @@ static int serialize(struct udb_ws *w, unsigned char **ret_buf, size_t *ret_len)
 	w->n = n;
 	qsort(w->recs, n, sizeof(*w->recs), cmp_wrec);
 	for (uint32_t i = 0; i < n; i++) {
-		strings += w->recs[i].name_len + 1 + w->recs[i].display_len + 1;
+		if (!udb_path_field_ok(w->recs[i].home, w->recs[i].home_len) ||
+		    !udb_path_field_ok(w->recs[i].shell, w->recs[i].shell_len) ||
+		    (w->recs[i].pinned && w->recs[i].uid < UDB_PINNED_ID_MIN))
+			return EL_ERR_INVAL;
+		strings += w->recs[i].name_len + 1 + w->recs[i].display_len + 1 + extra_len(&w->recs[i]) + 1;
 		n_adm += w->recs[i].role == UDB_ROLE_ADMIN;
 		n_mem += w->recs[i].role != UDB_ROLE_NONE;
 	}
@@ -315,7 +412,7 @@ static int serialize(struct udb_ws *w, unsigned char **ret_buf, size_t *ret_len)
 
 		r->uid = s->uid;
 		r->role = (uint8_t)s->role;
-		r->flags = s->bound ? UDB_FLAG_BOUND : 0;
+		r->flags = (uint8_t)((s->bound ? UDB_FLAG_BOUND : 0) | (s->pinned ? UDB_FLAG_PINNED : 0));
 		r->name_len = (uint16_t)s->name_len;
 		r->name_off = (uint32_t)sp;
 		memcpy(pool + sp, s->name, s->name_len + 1);
@@ -324,13 +421,23 @@ static int serialize(struct udb_ws *w, unsigned char **ret_buf, size_t *ret_len)
 		r->display_off = (uint32_t)sp;
 		memcpy(pool + sp, s->display, s->display_len + 1);
 		sp += s->display_len + 1;
+		r->extra_len = (uint16_t)extra_len(s);
+		r->extra_off = (uint32_t)sp;
+		if (r->extra_len) {
+			memcpy(pool + sp, s->home, s->home_len + 1);
+			memcpy(pool + sp + s->home_len + 1, s->shell, s->shell_len + 1);
+		} else {
+			pool[sp] = '\0';
+		}
 		r->first_login = s->first_login;
 		r->last_login = s->last_login;
 		memcpy(r->oid, s->oid, 16);
 		memcpy(r->tid, s->tid, 16);
 		sum = udb_hash64(r, UDB_REC_SUMMED, UDB_SEED_REC);
 		sum = udb_hash64(s->name, s->name_len + 1, sum);
-		r->checksum = udb_hash64(s->display, s->display_len + 1, sum);
+		sum = udb_hash64(s->display, s->display_len + 1, sum);
+		r->checksum = udb_hash64(pool + sp, (uint64_t)r->extra_len + 1, sum);
+		sp += (uint64_t)r->extra_len + 1;
 		{
 			uint64_t nh = udb_hash64(s->name, s->name_len, UDB_SEED_NAME);
 
@@ -422,7 +529,7 @@ static void bump_stamp(const struct el_config *cfg)
 	close(fd);
 }
 
-int udb_transact(const struct el_config *cfg, int (*op)(struct udb_ws *w, void *arg), void *arg)
+static int transact(const struct el_config *cfg, int (*op)(struct udb_ws *w, void *arg), void *arg, bool dry)
 {
 	struct udb_ws w = { .cfg = cfg };
 	char path[4096];
@@ -433,14 +540,18 @@ int udb_transact(const struct el_config *cfg, int (*op)(struct udb_ws *w, void *
 	r = udb_path(cfg, path, sizeof(path));
 	if (r < 0)
 		return r;
-	r = lock_take(cfg, &lock_fd);
-	if (r < 0)
-		return r;
+	/* A dry run reads one consistent file (renames are atomic) and writes
+	 * nothing, not even the lock file or the state directory. */
+	if (!dry) {
+		r = lock_take(cfg, &lock_fd);
+		if (r < 0)
+			return r;
+	}
 	r = load(&w, path);
 	if (r < 0)
 		goto out;
 	r = op(&w, arg);
-	if (r != 0) {
+	if (r != 0 || dry) {
 		r = r > 0 ? 0 : r;	/* > 0: nothing to change */
 		goto out;
 	}
@@ -459,6 +570,17 @@ out:
 		close(old_fd);
 	free(buf);
 	ws_free(&w);
-	close(lock_fd);	/* releases the flock */
+	if (lock_fd >= 0)
+		close(lock_fd);	/* releases the flock */
 	return r;
+}
+
+int udb_transact(const struct el_config *cfg, int (*op)(struct udb_ws *w, void *arg), void *arg)
+{
+	return transact(cfg, op, arg, false);
+}
+
+int udb_transact_dry(const struct el_config *cfg, int (*op)(struct udb_ws *w, void *arg), void *arg)
+{
+	return transact(cfg, op, arg, true);
 }

@@ -3,6 +3,8 @@
 #   floor    a libc-only module answering one user from static memory (glibc's own cost)
 #   files    nss_files with the stock /etc/passwd and /etc/group (last entry = hit)
 #   entra N  libnss_entra.so.2 alone (passwd: entra) with N database users
+#   entra N imported   the same with N users imported by import-aadpasswd (pinned uid below
+#            uid_min, pinned home and shell): must cost what the mapped users cost
 # "miss" is a name or group absent from the source (for entra: not in the database, so the
 # provisional answer is computed) and uid 4000000000. Every glibc row runs in its own mount
 # namespace with its own /etc/nsswitch.conf bound over the host's; the modules come from a
@@ -15,6 +17,7 @@ cd "$(dirname "$0")/../.."
 build=$(cd "${EL_BUILD:-build}" && pwd)
 ms=${1:-200}
 sizes=${NSS_BENCH_SIZES:-"10 10000 100000"}
+imported=${NSS_BENCH_IMPORTED:-10000}	# "" to skip the imported-users rows
 bench=$build/tests/bench/nss_bench
 tool=$build/tests/nss/udb_tool
 for f in "$bench" "$tool" "$build/libnss_entra.so.2"; do
@@ -65,12 +68,26 @@ CONF
 	user=$(printf 'u%06d@contoso.com' $((n / 2)))
 	row "entra $n users" entra "$conf" "$user" newcomer@contoso.com "$user" newgroup@contoso.com
 done
+for n in $imported; do
+	mkdir -m 0755 "$tmp/state-imp-$n"
+	conf="$tmp/conf-imp-$n"
+	sed "s|^state_dir = .*|state_dir = $tmp/state-imp-$n|" "$tmp/conf-$(set -- $sizes; echo "$1")" > "$conf"
+	chmod 0644 "$conf"
+	"$tool" "$conf" import "$n" >/dev/null
+	user=$(printf 'u%06d@contoso.com' $((n / 2)))
+	row "entra $n imported" entra "$conf" "$user" newcomer@contoso.com "$user" newgroup@contoso.com
+done
 echo
 header "module alone (dlopen)" initgroups_dyn
 "$bench" --direct "$tmp/lib/libnss_floor.so.2" floor floor flooruser nosuchuser floorgroup nosuchgroup "$ms"
 for n in $sizes; do
 	user=$(printf 'u%06d@contoso.com' $((n / 2)))
 	ENTRA_LOGIN_CONF="$tmp/conf-$n" "$bench" --direct "$tmp/lib/libnss_entra.so.2" entra "entra $n users" \
+		"$user" newcomer@contoso.com "$user" newgroup@contoso.com "$ms"
+done
+for n in $imported; do
+	user=$(printf 'u%06d@contoso.com' $((n / 2)))
+	ENTRA_LOGIN_CONF="$tmp/conf-imp-$n" "$bench" --direct "$tmp/lib/libnss_entra.so.2" entra "entra $n imported" \
 		"$user" newcomer@contoso.com "$user" newgroup@contoso.com "$ms"
 done
 echo

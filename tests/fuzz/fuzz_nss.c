@@ -7,6 +7,8 @@
  *                                 pack_passwd must keep ':' and newlines out)
  *   carol@fabrikam.example  none (bound, no role)
  *   dave@contoso.com   forgotten (uid kept, no binding)
+ *   erin@contoso.com   imported (import-aadpasswd): pinned uid PINNED_UID,
+ *                      below uid_min, pinned home /home/erin_1 and shell
  *
  * Input: byte 0 = operation, bytes 1-2 = buffer size (little endian, mod
  * 8192), the rest = the name (up to the first NUL) or a 4-byte id.
@@ -14,7 +16,7 @@
  * Properties: every field of a SUCCESS answer lies inside the caller's
  * buffer (exact-size heap block: ASan sees a byte past it), has no ':' or
  * newline (a passwd/group line stays one line of seven/four fields), ids
- * are never 0 and never below uid_min, the name answered is the name asked,
+ * are never 0 and never below uid_min except erin's pinned one, the name answered is the name asked,
  * TRYAGAIN comes with ERANGE, and errno is left as it was.
  */
 #include <errno.h>
@@ -32,6 +34,7 @@
 #include "userdb.h"
 
 #define UID_MIN 1000000000u
+#define PINNED_UID 1000005u
 #define ERRNO_MARK 4242
 
 enum nss_status _nss_entra_getpwnam_r(const char *, struct passwd *, char *, size_t, int *);
@@ -57,6 +60,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		{ "carol@fabrikam.example", "33333333-3333-4333-8333-333333333333", tid, "", UDB_ROLE_NONE },
 		{ "dave@contoso.com", "44444444-4444-4444-8444-444444444444", tid, "Dave", UDB_ROLE_USER },
 	};
+	const struct udb_pinned pinned = { "erin@contoso.com", "55555555-5555-4555-8555-555555555555", tid,
+					   "Erin: imported", "/home/erin_1", "/bin/sh", PINNED_UID };
+	struct udb_import_status st;
 	char path[512], text[2048], err[512];
 	struct el_config *cfg = NULL;
 	const char *dir = fuzz_scratch();
@@ -68,7 +74,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	fuzz_write_file(path, text, strlen(text), 0644);
 	if (cfg_load(path, &cfg, err, sizeof(err)) < 0 ||
 	    udb_record_logins(cfg, logins, sizeof(logins) / sizeof(logins[0]), FUZZ_NOW) < 0 ||
-	    udb_forget(cfg, "dave@contoso.com", false) < 0) {
+	    udb_forget(cfg, "dave@contoso.com", false) < 0 || udb_import(cfg, &pinned, 1, true, &st) < 0 ||
+	    st.result != UDB_IMPORT_NEW) {
 		fprintf(stderr, "fuzz_nss: set-up failed: %s\n", err);
 		abort();
 	}
@@ -96,7 +103,7 @@ static void check_pw(const struct passwd *pw, const char *buf, size_t buflen, co
 	check_str(pw->pw_gecos, buf, buflen, false);
 	check_str(pw->pw_dir, buf, buflen, false);
 	check_str(pw->pw_shell, buf, buflen, false);
-	FUZZ_CHECK(pw->pw_uid != 0 && pw->pw_uid >= UID_MIN && pw->pw_gid == pw->pw_uid);
+	FUZZ_CHECK(pw->pw_uid != 0 && (pw->pw_uid >= UID_MIN || pw->pw_uid == PINNED_UID) && pw->pw_gid == pw->pw_uid);
 	FUZZ_CHECK(strcmp(pw->pw_passwd, "*") == 0);
 	if (asked)
 		FUZZ_CHECK(strcmp(pw->pw_name, asked) == 0);

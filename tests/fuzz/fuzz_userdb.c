@@ -63,6 +63,9 @@ static void fix_checksums(unsigned char *buf, size_t size)
 			sum = udb_hash64(&rec, UDB_REC_SUMMED, UDB_SEED_REC);
 			sum = udb_hash64(pool + rec.name_off, (uint64_t)rec.name_len + 1, sum);
 			sum = udb_hash64(pool + rec.display_off, (uint64_t)rec.display_len + 1, sum);
+			/* Format v2 chains the pinned home/shell pair too. */
+			if (h.version >= 2 && in_file(h.strings_len, rec.extra_off, (uint64_t)rec.extra_len + 1))
+				sum = udb_hash64(pool + rec.extra_off, (uint64_t)rec.extra_len + 1, sum);
 			rec.checksum = sum;
 			memcpy(p, &rec, sizeof(rec));
 		}

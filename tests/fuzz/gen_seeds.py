@@ -79,6 +79,9 @@ def userdb_seeds():
                        "D" * 256, str(NOW)],
                       ["forget", "dave@contoso.com"]],
             "bulk40": [["bulk", "40", "contoso.com"]],
+            "imported": [["import", "3", "contoso.com"],     # format v2: pinned uid, home, shell
+                         ["login", "alice@contoso.com", "11111111-1111-4111-8111-111111111111", tid, "user",
+                          "Alice", str(NOW)]],
         }.items():
             st = pathlib.Path(tmp) / name
             st.mkdir(mode=0o755)

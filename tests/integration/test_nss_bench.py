@@ -10,13 +10,13 @@ from nss_env import BUILD, ROOT, SAN  # noqa: E402
 
 
 def test_nss_benchmark_smoke():
-    env = dict(os.environ, EL_BUILD=str(BUILD), NSS_BENCH_SIZES="10 200")
+    env = dict(os.environ, EL_BUILD=str(BUILD), NSS_BENCH_SIZES="10 200", NSS_BENCH_IMPORTED="200")
     if SAN:     # the bench program is sanitized too; glibc then loads the sanitized module into it
         env["ASAN_OPTIONS"] = "detect_leaks=0"
     p = subprocess.run(["bash", str(ROOT / "tests" / "bench" / "run_nss.sh"), "2"], capture_output=True,
                        text=True, timeout=300, env=env)
     assert p.returncode == 0, p.stdout + p.stderr
     rows = {line[:22].strip(): line[22:].split() for line in p.stdout.splitlines() if len(line) > 22}
-    for label in ("floor", "files (stock)", "entra 10 users", "entra 200 users"):
+    for label in ("floor", "files (stock)", "entra 10 users", "entra 200 users", "entra 200 imported"):
         assert label in rows and len(rows[label]) == 8 and all(x.isdigit() for x in rows[label]), p.stdout
     assert "users.db with 200 users" in p.stdout

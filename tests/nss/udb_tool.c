@@ -3,6 +3,8 @@
  *   udb_tool CONF login NAME OID TID ROLE [DISPLAY [NOW]]   prints the uid
  *   udb_tool CONF bulk N [DOMAIN]      N users u<i>@DOMAIN in one write;
  *                                      every 10th admin, every 7th none, rest user
+ *   udb_tool CONF import N [DOMAIN]    N pinned users u<i>@DOMAIN (uid 2000000+i, home
+ *                                      /home/u<i>_1, shell /bin/sh) through udb_import
  *   udb_tool CONF flip N               N rewrites: users' display "gen <k>",
  *                                      all admin when k is even, all user when odd
  *   udb_tool CONF role NAME ROLE | forget NAME [--purge] | check NAME OID TID
@@ -74,6 +76,37 @@ static int bulk(const struct el_config *cfg, unsigned n, const char *domain, int
 	return r;
 }
 
+/* Imported users, as import-aadpasswd --apply adds them (pinned uid below uid_min). */
+static int import(const struct el_config *cfg, unsigned n, const char *domain)
+{
+	struct udb_pinned *p = calloc(n ? n : 1, sizeof(*p));
+	struct udb_import_status *st = calloc(n ? n : 1, sizeof(*st));
+	char *names = calloc(n ? n : 1, 80), *guids = calloc(n ? n : 1, 37), *homes = calloc(n ? n : 1, 32);
+	char tid[37];
+	int r;
+
+	if (!p || !st || !names || !guids || !homes)
+		return EL_ERR_NOMEM;
+	guid_for(0xffff, 1, tid);
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(names + 80 * i, 80, "u%06u@%s", i, domain);
+		guid_for(i, 3, guids + 37 * i);
+		snprintf(homes + 32 * i, 32, "/home/u%06u_1", i);
+		p[i] = (struct udb_pinned){ names + 80 * i, guids + 37 * i, tid, "Imported", homes + 32 * i, "/bin/sh",
+					    2000000 + i };
+	}
+	r = udb_import(cfg, p, n, true, st);
+	for (unsigned i = 0; r == 0 && i < n; i++)
+		if (st[i].result != UDB_IMPORT_NEW && st[i].result != UDB_IMPORT_UNCHANGED)
+			r = EL_ERR_INVAL;
+	free(p);
+	free(st);
+	free(names);
+	free(guids);
+	free(homes);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	struct el_config *cfg = NULL;
@@ -102,6 +135,8 @@ int main(int argc, char **argv)
 	} else if (strcmp(argv[2], "bulk") == 0 && argc >= 4) {
 		r = bulk(cfg, (unsigned)strtoul(argv[3], NULL, 10), argc > 4 ? argv[4] : "contoso.com", -1,
 			 argc > 5 ? argv[5] : "Test");
+	} else if (strcmp(argv[2], "import") == 0 && argc >= 4) {
+		r = import(cfg, (unsigned)strtoul(argv[3], NULL, 10), argc > 4 ? argv[4] : "contoso.com");
 	} else if (strcmp(argv[2], "flip") == 0 && argc >= 4) {
 		struct udb *db = NULL;
 		unsigned n = 0, times = (unsigned)strtoul(argv[3], NULL, 10);

@@ -19,6 +19,14 @@
 #define TID "6e2d6a5c-7f3b-4a8e-9c41-2b5d8f0e1a37"
 #define OID1 "11111111-2222-4333-8444-555555555555"
 #define OID2 "21111111-2222-4333-8444-555555555555"
+#define OID3 "31111111-2222-4333-8444-555555555555"
+#define OID4 "41111111-2222-4333-8444-555555555555"
+
+/* A distinct oid per i (one name per directory object). */
+static void oid_n(unsigned i, char buf[37])
+{
+	snprintf(buf, 37, "%08x-2222-4333-8444-555555555555", 0x50000000u + i);
+}
 
 struct fx {
 	char dir[64];
@@ -253,7 +261,7 @@ found:
 	assert_int_equal(ub, ua == 6000 ? 5000 : ua + 1);
 	/* Forgetting a keeps its id reserved; purging frees it for others. */
 	assert_int_equal(udb_forget(fx->cfg, a, false), 0);
-	assert_int_equal(udb_record_login(fx->cfg, a, OID2, TID, "", UDB_ROLE_USER, 1, &uc), 0);
+	assert_int_equal(udb_record_login(fx->cfg, a, OID3, TID, "", UDB_ROLE_USER, 1, &uc), 0);
 	assert_int_equal(uc, ua);
 }
 
@@ -371,9 +379,9 @@ static void test_udb_foreach_and_groups_in_name_order(void **state)
 	struct fx *fx = *state;
 	const struct udb_login logins[] = {
 		{ "zed@contoso.com", OID1, TID, "", UDB_ROLE_USER },
-		{ "amy@fabrikam.example", OID1, TID, "", UDB_ROLE_ADMIN },
-		{ "mid@contoso.com", OID1, TID, "", UDB_ROLE_NONE },
-		{ "ann@contoso.com", OID1, TID, "", UDB_ROLE_ADMIN },
+		{ "amy@fabrikam.example", OID2, TID, "", UDB_ROLE_ADMIN },
+		{ "mid@contoso.com", OID3, TID, "", UDB_ROLE_NONE },
+		{ "ann@contoso.com", OID4, TID, "", UDB_ROLE_ADMIN },
 	};
 	struct udb *db = NULL;
 	struct udb_user u;
@@ -394,7 +402,7 @@ static void test_udb_foreach_and_groups_in_name_order(void **state)
 	assert_int_equal(udb_group_get(db, UDB_GROUP_USERS, 3, &u), EL_ERR_NOT_FOUND);
 	assert_int_equal(udb_get(db, 4, &u), EL_ERR_NOT_FOUND);
 	udb_close(db);
-	assert_int_equal(udb_record_login(fx->cfg, "stop@contoso.com", OID1, TID, "", UDB_ROLE_USER, 1, NULL), 0);
+	assert_int_equal(udb_record_login(fx->cfg, "stop@contoso.com", "61111111-2222-4333-8444-555555555555", TID, "", UDB_ROLE_USER, 1, NULL), 0);
 	out[0] = '\0';
 	assert_int_equal(udb_foreach(fx->cfg, collect, out), EL_ERR_ABORTED);
 	assert_string_equal(out, "amy@fabrikam.example=A ann@contoso.com=A mid@contoso.com=N stop@contoso.com=U ");
@@ -444,10 +452,11 @@ static void test_udb_concurrent_writers_lose_nothing(void **state)
 		assert_true(pids[p] >= 0);
 		if (pids[p] == 0) {
 			for (int i = 0; i < EACH; i++) {
-				char name[64];
+				char name[64], oid[37];
 
 				snprintf(name, sizeof(name), "c%d-%d@contoso.com", p, i);
-				if (udb_record_login(fx->cfg, name, OID1, TID, "", UDB_ROLE_USER, 1, NULL) < 0)
+				oid_n((unsigned)(p * EACH + i), oid);
+				if (udb_record_login(fx->cfg, name, oid, TID, "", UDB_ROLE_USER, 1, NULL) < 0)
 					_exit(1);
 			}
 			_exit(0);
@@ -481,7 +490,7 @@ static void test_udb_superseded_after_rewrite(void **state)
 	assert_int_equal(udb_record_login(fx->cfg, "h@contoso.com", OID1, TID, "", UDB_ROLE_USER, 1, NULL), 0);
 	assert_int_equal(udb_open(fx->cfg, &old), 0);
 	assert_false(udb_superseded(old));
-	assert_int_equal(udb_record_login(fx->cfg, "i@contoso.com", OID1, TID, "", UDB_ROLE_USER, 1, NULL), 0);
+	assert_int_equal(udb_record_login(fx->cfg, "i@contoso.com", OID2, TID, "", UDB_ROLE_USER, 1, NULL), 0);
 	assert_true(udb_superseded(old));
 	assert_int_equal(udb_open(fx->cfg, &db), 0);
 	assert_false(udb_superseded(db));
@@ -496,14 +505,15 @@ static void test_udb_many_users_all_found_by_name_and_uid(void **state)
 	struct fx *fx = *state;
 	enum { N = 20000 };
 	struct udb_login *l = calloc(N, sizeof(*l));
-	char (*names)[32] = calloc(N, 32);
+	char (*names)[32] = calloc(N, 32), (*oids)[37] = calloc(N, 37);
 	struct udb *db = NULL;
 	struct udb_user u, v;
 	uint32_t prev = 0;
 
 	for (int i = 0; i < N; i++) {
 		snprintf(names[i], 32, "m%05d@contoso.com", i);
-		l[i] = (struct udb_login){ names[i], OID1, TID, "M", i % 3 ? UDB_ROLE_USER : UDB_ROLE_ADMIN };
+		oid_n((unsigned)i, oids[i]);
+		l[i] = (struct udb_login){ names[i], oids[i], TID, "M", i % 3 ? UDB_ROLE_USER : UDB_ROLE_ADMIN };
 	}
 	assert_int_equal(udb_record_logins(fx->cfg, l, N, 1), 0);
 	assert_int_equal(udb_open(fx->cfg, &db), 0);
@@ -523,6 +533,7 @@ static void test_udb_many_users_all_found_by_name_and_uid(void **state)
 	udb_close(db);
 	free(l);
 	free(names);
+	free(oids);
 }
 
 static void test_udb_guid_and_role_helpers(void **state)

@@ -234,7 +234,8 @@ static void resign_record(unsigned char *img, uint32_t i, size_t name_bytes, siz
 	uint64_t sum = udb_hash64(r, UDB_REC_SUMMED, UDB_SEED_REC);
 
 	sum = udb_hash64(pool + r->name_off, name_bytes, sum);
-	r->checksum = udb_hash64(pool + r->display_off, display_bytes, sum);
+	sum = udb_hash64(pool + r->display_off, display_bytes, sum);
+	r->checksum = udb_hash64(pool + r->extra_off, (uint64_t)r->extra_len + 1, sum);	/* format v2 */
 }
 
 #define HDR(img) ((struct udb_disk_hdr *)(img))
@@ -248,7 +249,8 @@ static void test_udb_open_refuses_bad_header_fields(void **state)
 		uint64_t value;
 		int width;
 	} edits[] = {
-		{ offsetof(struct udb_disk_hdr, version), 2, 4 },
+		{ offsetof(struct udb_disk_hdr, version), UDB_VERSION + 1, 4 },
+		{ offsetof(struct udb_disk_hdr, version), 0, 4 },
 		{ offsetof(struct udb_disk_hdr, bom), 0x04030201, 4 },
 		{ offsetof(struct udb_disk_hdr, file_size), 0, 8 },
 		{ offsetof(struct udb_disk_hdr, n_users), 0x80000000u, 4 },
