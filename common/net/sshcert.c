@@ -345,10 +345,9 @@ static int b64_decode(const char *in, size_t len, unsigned char *out, size_t *re
 	return 0;
 }
 
-int sshcert_parse_b64(const char *b64, size_t len, struct sshcert **ret_cert)
+int sshcert_b64_decode(const char *b64, size_t len, unsigned char **ret_data, size_t *ret_len)
 {
 	unsigned char *buf;
-	size_t n = 0;
 	int r;
 
 	if (!b64)
@@ -358,7 +357,21 @@ int sshcert_parse_b64(const char *b64, size_t len, struct sshcert **ret_cert)
 	buf = malloc(len / 4 * 3 + 3);
 	if (!buf)
 		return EL_ERR_NOMEM;
-	r = b64_decode(b64, len, buf, &n);
+	r = b64_decode(b64, len, buf, ret_len);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	*ret_data = buf;
+	return 0;
+}
+
+int sshcert_parse_b64(const char *b64, size_t len, struct sshcert **ret_cert)
+{
+	unsigned char *buf = NULL;
+	size_t n = 0;
+	int r = sshcert_b64_decode(b64, len, &buf, &n);
+
 	if (r == 0)
 		r = sshcert_parse(buf, n, ret_cert);
 	free(buf);

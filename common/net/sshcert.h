@@ -116,6 +116,10 @@ int sshcert_rsa_blob_pkey(const unsigned char *blob, size_t len, EVP_PKEY **ret_
 int sshcert_rsa_blob(const unsigned char *n, size_t n_len, const unsigned char *e, size_t e_len,
 		     unsigned char **ret_blob, size_t *ret_len) EL_MUST_CHECK;
 
+/* Strict standard base64 of at most SSHCERT_B64_MAX characters into a new
+ * buffer. Returns 0, EL_ERR_CERT_BASE64, EL_ERR_CERT_TOO_BIG, EL_ERR_NOMEM. */
+int sshcert_b64_decode(const char *b64, size_t len, unsigned char **ret_data, size_t *ret_len) EL_MUST_CHECK;
+
 /* Standard base64 with padding into a new NUL-terminated string. */
 int sshcert_b64_encode(const unsigned char *data, size_t len, char **ret_text) EL_MUST_CHECK;
 
