@@ -13,6 +13,8 @@ int cmd_users(const struct el_config *cfg, int argc, char **argv);
 int cmd_show(const struct el_config *cfg, int argc, char **argv);
 int cmd_forget(const struct el_config *cfg, int argc, char **argv);
 int cmd_refresh(const struct el_config *cfg, int argc, char **argv);
+int cmd_authorized_keys(const struct el_config *cfg, int argc, char **argv);
+int cmd_verify_cert(const struct el_config *cfg, int argc, char **argv);
 int cmd_configure(const struct el_config *cfg, int argc, char **argv);
 
 #endif

@@ -20,6 +20,8 @@ WEAK int cmd_users(const struct el_config *cfg, int argc, char **argv);
 WEAK int cmd_show(const struct el_config *cfg, int argc, char **argv);
 WEAK int cmd_forget(const struct el_config *cfg, int argc, char **argv);
 WEAK int cmd_refresh(const struct el_config *cfg, int argc, char **argv);
+WEAK int cmd_authorized_keys(const struct el_config *cfg, int argc, char **argv);
+WEAK int cmd_verify_cert(const struct el_config *cfg, int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "status", cmd_status, "check the configuration, discovery and the key cache" },
@@ -28,6 +30,8 @@ static const struct command commands[] = {
 	{ "show", cmd_show, "show one user: show NAME" },
 	{ "forget", cmd_forget, "remove a user's binding: forget NAME [--purge]" },
 	{ "refresh", cmd_refresh, "re-resolve every user's role" },
+	{ "authorized-keys", cmd_authorized_keys, "sshd AuthorizedKeysCommand: authorized-keys USER TYPE KEY" },
+	{ "verify-cert", cmd_verify_cert, "check an SSH certificate read on stdin [--user NAME] [--at UNIX_TIME]" },
 };
 
 static void usage(FILE *f)
