@@ -392,10 +392,15 @@ out:
 int sshca_refresh(const struct el_config *cfg, uint64_t deadline_ms)
 {
 	struct el_keys *keys = NULL;
+	struct sshca *ca = NULL;
 	int r;
 
 	if (strcmp(cfg->ssh_ca_keys, "jwks") != 0)
 		return EL_ERR_NOT_FOUND;
+	/* Keep what the current cache trusts before jwks.c replaces it. */
+	if (sshca_load(cfg, time(NULL), &ca) == 0 && ca->dirty)
+		(void)sshca_save(cfg, ca, time(NULL));
+	sshca_free(ca);
 	r = keys_open_deadline(cfg, deadline_ms, &keys);
 	if (r < 0)
 		return r;
