@@ -73,7 +73,8 @@ int certgrant_record(const struct el_config *cfg, const char *user, const char *
 	return r;
 }
 
-int certgrant_recent(const struct el_config *cfg, const char *user, time_t now)
+/* The grant time of user's record, after the ownership and mode checks. */
+static int read_grant(const struct el_config *cfg, const char *user, long long *ret_t)
 {
 	char dir[4096], path[4096], buf[128];
 	struct stat st;
@@ -113,7 +114,28 @@ int certgrant_recent(const struct el_config *cfg, const char *user, time_t now)
 		if (errno || end == sp + 1 || *end != '\n')
 			return EL_ERR_CORRUPT;
 	}
+	*ret_t = t;
+	return 0;
+}
+
+int certgrant_recent(const struct el_config *cfg, const char *user, time_t now)
+{
+	long long t = 0;
+	int r = read_grant(cfg, user, &t);
+
+	if (r < 0)
+		return r;
 	if (t > (long long)now + cfg->clock_skew || (long long)now - t > CERTGRANT_WINDOW)
 		return EL_ERR_NOT_FOUND;
 	return 0;
+}
+
+int certgrant_last(const struct el_config *cfg, const char *user, time_t *ret_time)
+{
+	long long t = 0;
+	int r = read_grant(cfg, user, &t);
+
+	if (r == 0)
+		*ret_time = (time_t)t;
+	return r;
 }

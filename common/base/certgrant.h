@@ -30,4 +30,8 @@ int certgrant_record(const struct el_config *cfg, const char *user, const char *
  * and private; EL_ERR_INVAL (bad name); EL_ERR_CORRUPT; EL_ERR_IO. */
 int certgrant_recent(const struct el_config *cfg, const char *user, time_t now) EL_MUST_CHECK;
 
+/* Time of the user's last grant (any age) into *ret_time: 0, or the codes
+ * of certgrant_recent except that age does not matter. For `show`. */
+int certgrant_last(const struct el_config *cfg, const char *user, time_t *ret_time) EL_MUST_CHECK;
+
 #endif

@@ -202,6 +202,8 @@ def test_unknown_ca_triggers_one_refresh_then_accepts_rotated_key(env, fake):
     for f in ("jwks.json", "sshca.json", "jwks.refresh"):
         (state / f).unlink(missing_ok=True)
     iso.run(f"{CLI} status")
+    if (state / "jwks.refresh").exists():      # status refreshed just now: let a minute pass
+        os.utime(state / "jwks.refresh", (time.time() - 120, time.time() - 120))
     u = sshcert.new_user_key().public_key()
     fake.rotate_keys()                            # now k2, k3 (k3 as an ordinary tenant key)
     fake.clear_requests()
@@ -269,3 +271,18 @@ def test_refusal_subset_through_sshd(tmp_path, fake):
     finally:
         sshd.stop()
         shutil.rmtree(state, ignore_errors=True)
+
+
+def test_status_shows_ca_keys_and_fail_closed(env, fake):
+    iso, state = env
+    res = iso.run(f"{CLI} status")
+    out = res.stdout
+    assert "ssh certificate CA keys (ssh_ca_keys = jwks" in out, out
+    assert "2 trusted key(s)" in out and "kid kid-1: RSA 2048 bits" in out, out
+    assert "kid-weak: RSA 1024 bits" in out and "refused" in out.split("kid-weak")[-1], out
+    assert (state / "sshca.json").stat().st_mode & 0o777 == 0o644
+    old = time.time() - 2 * 86400
+    os.utime(state / "jwks.json", (old, old))
+    fake.fault("jwks", "status", status=503)
+    out = iso.run(f"{CLI} status").stdout
+    assert "FAIL-CLOSED" in out, out

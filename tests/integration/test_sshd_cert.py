@@ -51,6 +51,8 @@ def test_admin_certificate_login_gets_sudo(sshd, fake, tmp_path):
     res = sshd.ssh_key(ADMIN, "id; sudo -n true && echo sudo-ok", c.key_path, cert)
     assert res.returncode == 0, res.stderr + sshd.log()[-3000:]
     assert "aad_admins" in res.stdout and "sudo-ok" in res.stdout
+    show = sshd.iso.run(f"{CLI} show {ADMIN}").stdout
+    assert "(the last login was by certificate)" in show, show
 
 
 def test_user_certificate_login_has_no_sudo(sshd, fake, tmp_path):
