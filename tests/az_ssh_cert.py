@@ -36,7 +36,8 @@ class CertClient:
     def _token(self, form):
         cnf, kid = sshcert.req_cnf(self.key.public_key())
         form = dict(form, client_id=self.client_id, token_type="ssh-cert", req_cnf=cnf, key_id=kid,
-                    scope="openid offline_access " + sshcert.SCOPE)
+                    scope=("" if form.get("grant_type") == "client_credentials" else "openid offline_access ")
+                    + sshcert.SCOPE)
         st, _h, raw = self.fake.http("POST", f"{self.fake.authority}/{self.tenant}/oauth2/v2.0/token", form=form)
         body = json.loads(raw)
         if st != 200:
@@ -59,6 +60,11 @@ class CertClient:
             raise RuntimeError(f"devicecode: {st} {dc}")
         return self._token({"grant_type": "urn:ietf:params:oauth:grant-type:device_code",
                             "device_code": dc["device_code"]})
+
+    def service_principal(self, app_id, secret="s3cret"):
+        """`az login --service-principal -u APP -p SECRET; az ssh cert`: client_credentials grant."""
+        self.client_id = app_id
+        return self._token({"grant_type": "client_credentials", "client_secret": secret})
 
     def refresh(self):
         """A new certificate from the refresh token (what az does on every `az ssh vm`)."""

@@ -306,6 +306,8 @@ def token(app, req, tenant):
         return sshcert.refresh_grant(app, req, tenant, lambda a: tokens.mint(
             app.keys, app.authority, "id_token", upn=a.get("upn") or "alice@contoso.com", oid=a.get("oid"),
             tid=a.get("tid") or tenant, client_id=req.form["client_id"]))
+    if gt == "client_credentials" and req.form.get("token_type") == "ssh-cert":
+        return sshcert.client_credentials(app, req, tenant)
     if gt != DEVICE_GRANT:
         return aad_error(400, "unsupported_grant_type", 70003,
                          "The app requested an unsupported grant type '%s'." % gt)

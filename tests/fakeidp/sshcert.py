@@ -182,3 +182,18 @@ def refresh_grant(app, req, tenant, mint_id_token):
             "ext_expires_in": 3599, "access_token": "opaque-" + base64.urlsafe_b64encode(os.urandom(24)).decode(),
             "refresh_token": req.form["refresh_token"], "id_token": mint_id_token(a)}
     return token_hook(app, req, tenant, responses.json_resp(200, body), a)
+
+
+def client_credentials(app, req, tenant):
+    """grant_type=client_credentials (a service principal: `az login --service-principal`):
+    any client_id with a client_secret; the certificate's principal is the app id and the key id
+    carries the service principal's object id (guid_for("sp:" + app id))."""
+    import responses
+    import tokens
+    cid, secret = req.form.get("client_id", ""), req.form.get("client_secret", "")
+    if not cid or not secret:
+        return responses.aad_error(401, "invalid_client", 7000215, "Invalid client secret provided.")
+    a = {"upn": cid, "ssh_principal": cid, "oid": tokens.guid_for("sp:" + cid), "tid": tenant}
+    body = {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
+            "access_token": "opaque-" + base64.urlsafe_b64encode(os.urandom(24)).decode()}
+    return token_hook(app, req, tenant, responses.json_resp(200, body), a)

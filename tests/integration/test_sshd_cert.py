@@ -10,6 +10,7 @@ import pytest
 from az_ssh_cert import CertClient
 from conftest import BUILD, CLI
 from entra_fake import ADMIN_APP_ROLE, TENANT
+from tokens import SP_CLIENT_ID, guid_for
 from sshd_env import LOCAL_USER, SshdEnv, host_config
 
 ADMIN = "alice@contoso.com"
@@ -119,3 +120,27 @@ def test_authorized_keys_file_of_directory_user_is_ignored(sshd, fake, tmp_path)
     (home / ".ssh" / "authorized_keys").write_text((tmp_path / "plain.pub").read_text())
     res = sshd.ssh_key(ADMIN, "id", key, tag="plain")
     assert res.returncode != 0 and "uid=" not in res.stdout
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_service_principal_by_app_id(tmp_path, fake, public_state_dir, enabled):
+    """`az login --service-principal; az ssh vm`: the principal is the app id. Logs in (role from
+    static, by app id) only when ssh_service_principals = yes."""
+    extra = {"ssh_service_principals": "yes" if enabled else "no"}
+    text = cert_config(fake, public_state_dir, **extra).replace(
+        f"static_users = {USER}", f"static_users = {USER}, {SP_CLIENT_ID}")
+    env = SshdEnv(tmp_path / "sp", BUILD, text).start()
+    try:
+        prime_jwks(env)
+        c = CertClient(fake, tmp_path / "az-sp")
+        cert = c.service_principal(SP_CLIENT_ID)
+        res = env.ssh_key(SP_CLIENT_ID, "id -un; id", c.key_path, cert)
+        if enabled:
+            assert res.returncode == 0, res.stderr + env.log()[-3000:]
+            assert res.stdout.splitlines()[0] == SP_CLIENT_ID and "aad_users" in res.stdout
+            show = env.iso.run(f"{CLI} show {SP_CLIENT_ID}").stdout
+            assert f"oid: {guid_for('sp:' + SP_CLIENT_ID)}" in show, show
+        else:
+            assert res.returncode != 0 and "uid=" not in res.stdout
+    finally:
+        env.stop()
