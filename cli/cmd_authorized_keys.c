@@ -55,6 +55,24 @@ static enum udb_role udb_role_of(enum el_role role)
 	return role == EL_ROLE_ADMIN ? UDB_ROLE_ADMIN : role == EL_ROLE_USER ? UDB_ROLE_USER : UDB_ROLE_NONE;
 }
 
+/* True if name is already bound to oid+tid with this role and uid: nothing to write. */
+static bool already_recorded(const struct el_config *cfg, const char *name, const char *oid, const char *tid,
+			     enum udb_role role, uid_t uid)
+{
+	struct udb *db = NULL;
+	struct udb_user u;
+	uint8_t o[16], t[16];
+	bool same = false;
+
+	if (udb_guid_parse(oid, o) < 0 || udb_guid_parse(tid, t) < 0 || udb_open(cfg, &db) < 0)
+		return false;
+	if (udb_lookup_name(db, name, &u) == 0)
+		same = u.bound && memcmp(u.oid, o, 16) == 0 && memcmp(u.tid, t, 16) == 0 && u.role == role &&
+		       u.uid == uid;
+	udb_close(db);
+	return same;
+}
+
 /* The decision for a verified certificate: 0 and *line, or a refusal. */
 static int decide(const struct el_config *cfg, const char *user, const char *b64, time_t now, char *line,
 		  size_t linelen, char *oid_out)
@@ -106,6 +124,10 @@ static int decide(const struct el_config *cfg, const char *user, const char *b64
 		goto out;
 	}
 	expect_uid = pw->pw_uid;
+	if (already_recorded(cfg, cv.name, cv.oid, cv.tid, udb_role_of(res.role), expect_uid)) {
+		uid = expect_uid;	/* PAM account records the login itself: skip a locked, fsynced write */
+		goto grant;
+	}
 	/* LEAD: switch to udb_record_login_expect(..., expect_uid, &uid) once helper "nss"
 	 * has merged it, so the binding is never written with another UID. */
 	r = udb_record_login(cfg, cv.name, cv.oid, cv.tid, NULL, udb_role_of(res.role), (int64_t)now, &uid);
@@ -118,6 +140,7 @@ static int decide(const struct el_config *cfg, const char *user, const char *b64
 		refuse(user, cv.oid, r, NULL);
 		goto out;
 	}
+grant:
 	r = certgrant_record(cfg, cv.name, cv.oid, now);
 	if (r < 0) {
 		refuse(user, cv.oid, r, "could not record the grant for PAM account");
