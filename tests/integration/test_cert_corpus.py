@@ -286,3 +286,32 @@ def test_status_shows_ca_keys_and_fail_closed(env, fake):
     fake.fault("jwks", "status", status=503)
     out = iso.run(f"{CLI} status").stdout
     assert "FAIL-CLOSED" in out, out
+
+
+def test_verify_cert_contract(env, fake):
+    """`entra-login verify-cert [--user NAME] [--at UNIX_TIME]` < certificate line or bare blob."""
+    iso, state = env
+    now = int(time.time())
+    blob = sshcert.entra_cert(fake.key("k1").key, sshcert.new_user_key().public_key(), "Alice@Contoso.com", OID,
+                              TENANT, now=now)
+    line = sshcert.line(blob, "alice@laptop")
+    res = iso.run(f"{CLI} verify-cert --user {ADMIN}", input=line + "\n")
+    assert res.returncode == 0, res.stdout + res.stderr
+    out = res.stdout
+    assert out.startswith("valid\n")
+    for want in (f"oid: {OID}", f"tid: {TENANT}", "principal: Alice@Contoso.com", "CA kid: kid-1",
+                 "signature: rsa-sha2-256", "valid from: ", "valid to: "):
+        assert want in out, (want, out)
+    # bare blob, no --user: any directory name
+    res = iso.run(f"{CLI} verify-cert", input=base64.b64encode(blob).decode())
+    assert res.returncode == 0 and res.stdout.startswith("valid\n"), res.stdout
+    # --at after the 65 minutes: expired, with the fields still shown
+    res = iso.run(f"{CLI} verify-cert --at {now + 2 * 3600}", input=line)
+    assert res.returncode == 1 and res.stdout.startswith("invalid: certificate expired (EL_ERR_CERT_EXPIRED)")
+    assert f"oid: {OID}" in res.stdout
+    res = iso.run(f"{CLI} verify-cert --user bob@contoso.com", input=line)
+    assert res.returncode == 1 and "EL_ERR_CERT_USER_MISMATCH" in res.stdout
+    res = iso.run(f"{CLI} verify-cert --at yesterday", input=line)
+    assert res.returncode == 2
+    # verify-cert writes no user binding and no grant
+    assert not (state / "certgrant").exists() and not (state / "users.db").exists()
