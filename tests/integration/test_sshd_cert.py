@@ -1,5 +1,6 @@
 """Entra SSH certificates against a real sshd with the drop-in and the stock OpenSSH client
 (issue 14, "what it must show" 1): certificates from the fake, requested as `az ssh cert` does."""
+import os
 import pathlib
 import shutil
 import subprocess
@@ -10,7 +11,7 @@ import pytest
 from az_ssh_cert import CertClient
 from conftest import BUILD, CLI
 from entra_fake import ADMIN_APP_ROLE, TENANT
-from tokens import SP_CLIENT_ID, guid_for
+from tokens import SP_CLIENT_ID, guid_for, oid_for
 from sshd_env import LOCAL_USER, SshdEnv, host_config
 
 ADMIN = "alice@contoso.com"
@@ -108,39 +109,29 @@ def test_local_user_authorized_keys_unaffected_and_command_not_run(sshd, tmp_pat
 
 
 def test_authorized_keys_file_of_directory_user_is_ignored(sshd, fake, tmp_path):
-    """AuthorizedKeysFile none in the Match block: a plain key an admin drops into a directory
-    user's home never logs in (the role decision cannot be bypassed)."""
+    """AuthorizedKeysFile none in the Match block: neither a plain key nor a `cert-authority` line
+    for some other CA that an admin (or an attacker with write access to the home) drops into a
+    directory user's ~/.ssh/authorized_keys ever logs in: only `entra-login authorized-keys` decides."""
+    import sshcert
     c = CertClient(fake, tmp_path / "az-alice2")
     assert sshd.ssh_key(ADMIN, "true", c.key_path, c.device_code(ADMIN)).returncode == 0
     key = tmp_path / "plain"
     subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", str(key)], check=True)
+    rogue_ca = sshcert.new_user_key()
     home = sshd.iso.home / ADMIN
     home.mkdir(exist_ok=True)
     (home / ".ssh").mkdir(mode=0o700, exist_ok=True)
-    (home / ".ssh" / "authorized_keys").write_text((tmp_path / "plain.pub").read_text())
+    (home / ".ssh" / "authorized_keys").write_text(
+        (tmp_path / "plain.pub").read_text() + "cert-authority " + sshcert.public_line(rogue_ca.public_key()) + "\n")
+    uid = home.stat().st_uid       # sshd reads the file as the user: make it theirs, as a real one is
+    assert uid >= 1000000000
+    for p in (home / ".ssh", home / ".ssh" / "authorized_keys"):
+        os.chown(p, uid, uid)
     res = sshd.ssh_key(ADMIN, "id", key, tag="plain")
     assert res.returncode != 0 and "uid=" not in res.stdout
-
-
-@pytest.mark.parametrize("enabled", [True, False])
-def test_service_principal_by_app_id(tmp_path, fake, public_state_dir, enabled):
-    """`az login --service-principal; az ssh vm`: the principal is the app id. Logs in (role from
-    static, by app id) only when ssh_service_principals = yes."""
-    extra = {"ssh_service_principals": "yes" if enabled else "no"}
-    text = cert_config(fake, public_state_dir, **extra).replace(
-        f"static_users = {USER}", f"static_users = {USER}, {SP_CLIENT_ID}")
-    env = SshdEnv(tmp_path / "sp", BUILD, text).start()
-    try:
-        prime_jwks(env)
-        c = CertClient(fake, tmp_path / "az-sp")
-        cert = c.service_principal(SP_CLIENT_ID)
-        res = env.ssh_key(SP_CLIENT_ID, "id -un; id", c.key_path, cert)
-        if enabled:
-            assert res.returncode == 0, res.stderr + env.log()[-3000:]
-            assert res.stdout.splitlines()[0] == SP_CLIENT_ID and "aad_users" in res.stdout
-            show = env.iso.run(f"{CLI} show {SP_CLIENT_ID}").stdout
-            assert f"oid: {guid_for('sp:' + SP_CLIENT_ID)}" in show, show
-        else:
-            assert res.returncode != 0 and "uid=" not in res.stdout
-    finally:
-        env.stop()
+    # an Entra-shaped certificate for the same person, signed by the rogue CA of that line
+    rogue_cert = tmp_path / "rogue-cert.pub"
+    rogue_cert.write_text(sshcert.line(sshcert.entra_cert(rogue_ca, c.key.public_key(), ADMIN,
+                                                          oid_for(ADMIN), TENANT)) + "\n")
+    res = sshd.ssh_key(ADMIN, "id", c.key_path, rogue_cert, tag="rogue")
+    assert res.returncode != 0 and "uid=" not in res.stdout, res.stderr + sshd.log()[-2500:]
