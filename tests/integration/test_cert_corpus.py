@@ -332,3 +332,51 @@ def test_verify_cert_contract(env, fake):
     assert res.returncode == 2
     # verify-cert writes no user binding and no grant
     assert not (state / "certgrant").exists() and not (state / "users.db").exists()
+
+
+def _x5c(key, not_before, not_after, subject_key=None):
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import NameOID
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "accounts.accesscontrol.windows.net")])
+    pub = (subject_key or key).public_key()
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(pub)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(datetime.datetime.utcfromtimestamp(not_before))
+            .not_valid_after(datetime.datetime.utcfromtimestamp(not_after)).sign(key, hashes.SHA256()))
+    from cryptography.hazmat.primitives import serialization
+    return base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
+
+
+def test_x5c_validity_honoured(tmp_path, fake):
+    """A JWKS key whose x5c certificate has expired, is not yet valid, or holds another key is not
+    a CA key; the same key with a valid x5c (or none) is."""
+    state = tmp_path / "state"
+    state.mkdir(mode=0o755)
+    iso = Isolated(tmp_path / "iso", BUILD)
+    iso.add_etc("entra-login.conf", config_text(fake, state))
+    now = int(time.time())
+    k3 = fake.key("k3")
+    base = {k: v for k, v in k3.jwk().items() if k not in ("x5c", "x5t", "issuer")}
+    cases_ = {
+        "expired": dict(base, kid="x-expired", x5c=[_x5c(k3.key, now - 400 * 86400, now - 86400)]),
+        "future": dict(base, kid="x-future", x5c=[_x5c(k3.key, now + 86400, now + 400 * 86400)]),
+        "other-key": dict(base, kid="x-other", x5c=[_x5c(k3.key, now - 86400, now + 86400,
+                                                          subject_key=fake.key("k2").key)]),
+    }
+    u = sshcert.new_user_key().public_key()
+    blob = sshcert.entra_cert(k3.key, u, ADMIN, OID, TENANT)
+    for label, jwk in cases_.items():
+        fake.publish_keys(["k1"], extra=[jwk])
+        for f in ("jwks.json", "sshca.json", "jwks.refresh"):
+            (state / f).unlink(missing_ok=True)
+        iso.run(f"{CLI} status")
+        res = run_ak(iso, ADMIN, blob)
+        assert res.stdout == "" and "EL_ERR_CERT_CA_UNKNOWN" in res.stderr, (label, res.stderr)
+    fake.publish_keys(["k1"], extra=[dict(base, kid="x-ok", x5c=[_x5c(k3.key, now - 86400, now + 86400)])])
+    for f in ("jwks.json", "sshca.json", "jwks.refresh"):
+        (state / f).unlink(missing_ok=True)
+    iso.run(f"{CLI} status")
+    res = run_ak(iso, ADMIN, blob)
+    assert res.stdout.startswith("cert-authority,"), res.stderr
