@@ -222,14 +222,14 @@ out:
 static int load_merged(const struct el_config *cfg, struct sshca *ca, time_t now)
 {
 	char *text = NULL;
-	size_t len = 0, i, before = ca->n, listed = 0;
+	size_t len = 0, i, before = sshca_trusted(ca), listed = 0;	/* refused keys are never saved */
 	json_t *root = NULL, *keys, *k;
 	json_error_t jerr;
 	int r;
 
 	r = state_read(cfg, SSHCA_STATE, SSHCA_FILE_MAX, &text, &len, NULL);
 	if (r < 0) {
-		ca->dirty = ca->n > 0;
+		ca->dirty = sshca_trusted(ca) > 0;
 		return r == EL_ERR_NOMEM ? r : 0;
 	}
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -254,7 +254,7 @@ static int load_merged(const struct el_config *cfg, struct sshca *ca, time_t now
 		{
 			const struct sshca_key *have = sshca_find(ca, blob, bl);
 
-			if (have && have->seen == seen)
+			if (have && !have->refused && have->seen == seen)
 				listed++;
 		}
 		r = add_key(ca, kid, blob, bl, seen, not_after, 0);

@@ -70,6 +70,7 @@ def test_no_role_certificate_refused(sshd, fake, tmp_path):
     res = sshd.ssh_key("carol@contoso.com", "id", c.key_path, c.device_code("carol@contoso.com"))
     assert res.returncode != 0 and "uid=" not in res.stdout
     assert "Permission denied" in res.stderr
+    assert "refused carol@contoso.com: user holds neither VM login role (EL_ERR_ROLE_NONE)" in sshd.log()
 
 
 def test_certificate_of_other_user_refused(sshd, fake, tmp_path):
@@ -94,7 +95,12 @@ def test_same_person_by_certificate_then_device_code_keeps_one_uid(sshd, fake, t
     assert listing.count("dora@contoso.com") == 1
 
 
-def test_local_user_authorized_keys_unaffected_and_command_not_run(sshd, tmp_path):
+def test_local_user_authorized_keys_unaffected_and_command_not_run(sshd, fake, tmp_path):
+    # an Entra certificate offered for a local account: sshd must not even ask our command
+    # (its refusals reach sshd's log through stderr, as the other tests show)
+    c = CertClient(fake, tmp_path / "az-local")
+    res = sshd.ssh_key(LOCAL_USER, "id", c.key_path, c.device_code(ADMIN), tag="lc")
+    assert res.returncode != 0
     key = tmp_path / "local_key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     home = sshd.iso.home / LOCAL_USER
@@ -105,7 +111,9 @@ def test_local_user_authorized_keys_unaffected_and_command_not_run(sshd, tmp_pat
     res = sshd.ssh_key(LOCAL_USER, "id -un", key)
     assert res.returncode == 0, res.stderr + sshd.log()[-3000:]
     assert res.stdout.strip() == LOCAL_USER
-    assert "AuthorizedKeysCommand" not in sshd.log()
+    log = sshd.log()
+    assert "entra-login authorized-keys" not in log and "/usr/sbin/entra-login" not in log, log[-2000:]
+    assert f"Failed publickey for {LOCAL_USER}" in log     # the certificate was offered and refused
 
 
 def test_authorized_keys_file_of_directory_user_is_ignored(sshd, fake, tmp_path):
