@@ -116,6 +116,7 @@ VALGRIND ?= valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-
 	--num-callers=30
 VALGRIND_TESTS ?= tests/integration/test_pam_token.py tests/integration/test_pam_device.py \
 	tests/integration/test_token_corpus.py \
+	tests/integration/test_cert_corpus.py::test_refusal_corpus_through_authorized_keys \
 	tests/integration/test_hostile.py::test_hostile_preferred_username_in_id_token_refused \
 	tests/integration/test_faults.py::test_cached_keys_validate_offline \
 	tests/integration/test_faults.py::test_local_user_unaffected_while_idp_down \

@@ -126,6 +126,8 @@ int cmd_refresh(const struct el_config *cfg, int argc, char **argv)
 			return 2;
 		}
 	}
+	if (!st.dry_run)
+		(void)sshca_status(cfg, false);	/* issue 14: keep the SSH CA key set fresh and merged */
 	if (!has_offline_source(cfg))
 		printf("note: role_sources is 'claims' only, which needs the user's token: stored roles are kept "
 		       "and decided again at each login\n");

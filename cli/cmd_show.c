@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "certgrant.h"
 #include "cmds.h"
 #include "conf.h"
 #include "names.h"
@@ -57,6 +58,17 @@ static void print_user(const struct el_config *cfg, const struct udb_user *u)
 	printf("oid: %s\ntid: %s\n", oid, tid);
 	printf("first login: %s\nlast login: %s\n", first, last);
 	printf("home: %s\nshell: %s%s\n", home, u->shell[0] ? u->shell : cfg->shell, u->shell[0] ? " (pinned)" : "");
+	{	/* issue 14: the last login granted to an SSH certificate (authorized-keys) */
+		time_t gt = 0;
+
+		if (certgrant_last(cfg, u->name, &gt) == 0) {
+			format_time((int64_t)gt, last, sizeof(last));
+			printf("last certificate login: %s%s\n", last,
+			       (int64_t)gt >= u->last_login - 5 ? " (the last login was by certificate)" : "");
+		} else {
+			printf("last certificate login: never\n");
+		}
+	}
 }
 
 int cmd_show(const struct el_config *cfg, int argc, char **argv)

@@ -127,6 +127,7 @@ int cmd_status(const struct el_config *cfg, int argc, char **argv)
 	remote = check_discovery(cfg);
 	if (check_keys(cfg) < 0)
 		remote = -1;
+	(void)sshca_status(cfg, true);	/* issue 14: certificate logins (informational) */
 	if (remote < 0)
 		return 3;
 	return local < 0 ? 1 : 0;

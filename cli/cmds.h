@@ -5,7 +5,12 @@
 #ifndef EL_CMDS_H
 #define EL_CMDS_H
 
+#include <stdbool.h>
+
 struct el_config;
+
+/* status_sshca.c: refresh, merge and (print) report the SSH CA key set; -1 if it trusts nothing. */
+int sshca_status(const struct el_config *cfg, bool print);
 
 int cmd_verify_token(const struct el_config *cfg, int argc, char **argv);
 int cmd_status(const struct el_config *cfg, int argc, char **argv);
@@ -17,5 +22,7 @@ int cmd_refresh(const struct el_config *cfg, int argc, char **argv);
 int cmd_configure(const char *path, int argc, char **argv);
 int cmd_import_aadpasswd(const struct el_config *cfg, int argc, char **argv);
 int cmd_rename(const struct el_config *cfg, int argc, char **argv);
+int cmd_authorized_keys(const struct el_config *cfg, int argc, char **argv);
+int cmd_verify_cert(const struct el_config *cfg, int argc, char **argv);
 
 #endif

@@ -24,6 +24,8 @@ WEAK int cmd_refresh(const struct el_config *cfg, int argc, char **argv);
 WEAK int cmd_configure(const char *path, int argc, char **argv);
 WEAK int cmd_import_aadpasswd(const struct el_config *cfg, int argc, char **argv);
 WEAK int cmd_rename(const struct el_config *cfg, int argc, char **argv);
+WEAK int cmd_authorized_keys(const struct el_config *cfg, int argc, char **argv);
+WEAK int cmd_verify_cert(const struct el_config *cfg, int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "status", cmd_status, "check the configuration, discovery and the key cache" },
@@ -34,6 +36,8 @@ static const struct command commands[] = {
 	{ "refresh", cmd_refresh, "re-resolve every user's role" },
 	{ "import-aadpasswd", cmd_import_aadpasswd, "import users of Microsoft's extension: [--apply] [--group FILE] FILE" },
 	{ "rename", cmd_rename, "a user's UPN changed: rename [--keep-home] OLD NEW" },
+	{ "authorized-keys", cmd_authorized_keys, "sshd AuthorizedKeysCommand: authorized-keys USER TYPE KEY" },
+	{ "verify-cert", cmd_verify_cert, "check an SSH certificate read on stdin [--user NAME] [--at UNIX_TIME]" },
 };
 
 static void usage(FILE *f)

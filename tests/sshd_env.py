@@ -2,6 +2,7 @@
 and an OpenSSH client driven through SSH_ASKPASS."""
 import os
 import pathlib
+import shutil
 import socket
 import subprocess
 import time
@@ -99,6 +100,11 @@ MaxStartups 50:30:100
 MaxSessions 50
 LogLevel VERBOSE
 """ + (f"SetEnv ASAN_OPTIONS={SAN_OPTIONS}\n" if self.san else ""))
+        # sshd runs the AuthorizedKeysCommand /usr/sbin/entra-login (root-owned path, as installed).
+        self.sbin = self.tmp / "sbin-over"
+        self.sbin.mkdir(mode=0o755, exist_ok=True)
+        shutil.copy2(pathlib.Path(build) / "entra-login", self.sbin / "entra-login")
+        os.chmod(self.sbin / "entra-login", 0o755)
         (self.run_dir / "sshd-entra").unlink(missing_ok=True)
         (self.run_dir / "sshd-entra").symlink_to("/usr/sbin/sshd")
 
@@ -106,6 +112,7 @@ LogLevel VERBOSE
         log = open(self.run_dir / "sshd.log", "ab")
         env = dict(os.environ, ASAN_OPTIONS=SAN_OPTIONS) if self.san else None
         self.proc = self.iso.popen(
+            f"mount -t overlay overlay -o lowerdir={self.sbin}:/usr/sbin /usr/sbin\n"
             f"exec {q(self.run_dir / 'sshd-entra')} -D -e -f {q(self.run_dir / 'sshd_config')}",
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
         log.close()
@@ -152,3 +159,16 @@ LogLevel VERBOSE
                              stdin=subprocess.DEVNULL)
         prompts = (d / "prompts.log").read_text() if (d / "prompts.log").exists() else ""
         return res, prompts
+
+    def ssh_key(self, user, command, identity, certificate=None, timeout=60, tag="pk", extra=()):
+        """Publickey login with the stock client: -i identity [-o CertificateFile=certificate]."""
+        d = self.tmp / f"client-{tag}"
+        d.mkdir(parents=True, exist_ok=True)
+        cmd = ["ssh", "-F", "/dev/null", "-p", str(self.port), "-l", user, "-i", str(identity),
+               "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no",
+               "-o", f"UserKnownHostsFile={d}/known_hosts", "-o", "PreferredAuthentications=publickey",
+               "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", *extra]
+        if certificate:
+            cmd += ["-o", f"CertificateFile={certificate}"]
+        cmd += ["-T", "127.0.0.1", command]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)

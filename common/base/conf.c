@@ -19,7 +19,8 @@
 
 /* K_LIST entries end up in group lines and logs, so they may not hold ':' or
  * '%'; K_AUD_LIST entries are URIs compared exactly and may. */
-enum kind { K_STR, K_URL, K_PATH, K_GUID, K_UINT, K_LIST, K_LOWER_LIST, K_AUD_LIST, K_SOURCES, K_GROUP };
+enum kind { K_STR, K_URL, K_PATH, K_GUID, K_UINT, K_LIST, K_LOWER_LIST, K_AUD_LIST, K_SOURCES, K_GROUP,
+	K_BOOL };	/* K_BOOL: yes/no into a uint32_t field (0/1) */
 
 struct key {
 	const char *name;
@@ -58,6 +59,10 @@ static const struct key keys[] = {
 	{ "http_timeout", K_UINT, F(http_timeout), 1, 300, "10", false },
 	{ "login_timeout", K_UINT, F(login_timeout), 1, 3600, "110", false },
 	{ "state_dir", K_PATH, F(state_dir), 0, 0, EL_STATEDIR, false },
+	/* SSH certificates (design section 6) */
+	{ "ssh_ca_keys", K_STR, F(ssh_ca_keys), 0, 0, "jwks", false },
+	{ "ssh_ca_max_age", K_UINT, F(ssh_ca_max_age), 60, 30u * 86400, "86400", false },
+	{ "ssh_service_principals", K_BOOL, F(ssh_service_principals), 0, 0, "no", false },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -274,7 +279,18 @@ static int parse_value(struct parse_ctx *ctx, const struct key *k, char *value, 
 		return fail(ctx, k->name, "control characters are not allowed");
 	switch (k->kind) {
 	case K_STR:
+		if (strcmp(k->name, "ssh_ca_keys") == 0 && strcmp(value, "jwks") != 0 &&
+		    (value[0] != '/' || strlen(value) > 1024))
+			return fail(ctx, k->name, "'jwks' or an absolute path, got '%.64s'", value);
 		break;
+	case K_BOOL:
+		if (!strcmp(value, "yes") || !strcmp(value, "true") || !strcmp(value, "1"))
+			*(uint32_t *)field = 1;
+		else if (!strcmp(value, "no") || !strcmp(value, "false") || !strcmp(value, "0"))
+			*(uint32_t *)field = 0;
+		else
+			return fail(ctx, k->name, "yes or no, got '%.32s'", value);
+		return 0;
 	case K_GUID:
 		if (strcmp(k->name, "tenant_id") == 0 &&
 		    (!strcmp(value, "common") || !strcmp(value, "organizations") || !strcmp(value, "consumers")))
@@ -332,7 +348,7 @@ void cfg_free(struct el_config *cfg)
 
 		if (keys[i].kind == K_LIST || keys[i].kind == K_LOWER_LIST || keys[i].kind == K_AUD_LIST)
 			list_free(field);
-		else if (keys[i].kind != K_UINT && keys[i].kind != K_SOURCES)
+		else if (keys[i].kind != K_UINT && keys[i].kind != K_SOURCES && keys[i].kind != K_BOOL)
 			free(*(char **)field);
 	}
 	free(cfg->path);

@@ -56,6 +56,9 @@ struct el_config {
 	char *arm_url, *imds_url;
 	uint32_t token_max_age, clock_skew, http_timeout, login_timeout;
 	char *state_dir;		/* extension: default EL_STATEDIR */
+	char *ssh_ca_keys;		/* "jwks" or an absolute path (OpenSSH public keys) */
+	uint32_t ssh_ca_max_age;	/* seconds; an older CA key set trusts nothing */
+	uint32_t ssh_service_principals;	/* 1: a lower-case GUID login name is a directory name */
 };
 
 /* Where to read the configuration: explicit path if non-NULL, else

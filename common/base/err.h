@@ -80,7 +80,38 @@
 	X(EL_ERR_TOKEN_NAME, "token user name is not a valid directory user name") \
 	X(EL_ERR_ABORTED, "conversation aborted") \
 	X(EL_ERR_UID_CHANGED, "the UID announced to this login was taken by another user during the login; retry") \
-	X(EL_ERR_OID_OTHER_NAME, "directory object is bound to another name on this host (entra-login rename OLD NEW)")
+	X(EL_ERR_OID_OTHER_NAME, "directory object is bound to another name on this host (entra-login rename OLD NEW)") \
+	X(EL_ERR_CERT_BASE64, "certificate is not strict base64") \
+	X(EL_ERR_CERT_TOO_BIG, "certificate larger than 16 KiB") \
+	X(EL_ERR_CERT_KEY_TYPE, "key is not an ssh-rsa-cert-v01@openssh.com certificate") \
+	X(EL_ERR_CERT_TRUNCATED, "certificate truncated") \
+	X(EL_ERR_CERT_TRAILING, "certificate has trailing bytes") \
+	X(EL_ERR_CERT_FORMAT, "certificate field malformed") \
+	X(EL_ERR_CERT_USER_KEY, "certificate key is not RSA of at least 2048 bits") \
+	X(EL_ERR_CERT_NOT_USER, "certificate is not a user certificate") \
+	X(EL_ERR_CERT_CRITICAL, "certificate carries critical options") \
+	X(EL_ERR_CERT_KEY_ID, "certificate key id is not <oid>@<tid>") \
+	X(EL_ERR_CERT_EXT_MISSING, "certificate lacks the oid or tid extension") \
+	X(EL_ERR_CERT_EXT_DUPLICATE, "certificate repeats the oid or tid extension") \
+	X(EL_ERR_CERT_EXT_FORMAT, "certificate oid or tid extension is not a wrapped GUID") \
+	X(EL_ERR_CERT_EXT_MISMATCH, "certificate oid/tid extensions differ from the key id") \
+	X(EL_ERR_CERT_TENANT, "certificate is for another tenant") \
+	X(EL_ERR_CERT_VALIDITY, "certificate validity window is empty") \
+	X(EL_ERR_CERT_EXPIRED, "certificate expired") \
+	X(EL_ERR_CERT_NOT_YET_VALID, "certificate not yet valid") \
+	X(EL_ERR_CERT_PRINCIPALS, "certificate does not name exactly one principal") \
+	X(EL_ERR_CERT_PRINCIPAL_CHARS, "certificate principal holds a quote, comma, space or control byte") \
+	X(EL_ERR_CERT_USER_MISMATCH, "certificate principal is not the login name") \
+	X(EL_ERR_CERT_NAME, "certificate principal is not a directory name of this host") \
+	X(EL_ERR_CERT_CA_FORMAT, "certificate signature key is not an RSA key") \
+	X(EL_ERR_CERT_CA_UNKNOWN, "certificate signed by a key not in the trusted CA set") \
+	X(EL_ERR_CERT_CA_WEAK, "certificate CA key is weaker than 2048 bits or has an odd exponent") \
+	X(EL_ERR_CERT_CA_CONSUMER, "certificate CA key belongs to the consumer (MSA) tenant") \
+	X(EL_ERR_CERT_CA_STALE, "trusted CA key set is older than ssh_ca_max_age") \
+	X(EL_ERR_CERT_SIG_ALG, "certificate signature algorithm is not rsa-sha2-256/512") \
+	X(EL_ERR_CERT_SIGNATURE, "certificate signature invalid") \
+	X(EL_ERR_CERT_NO_ROLE_SOURCE, "no role source usable without a token (need arm or static)") \
+	X(EL_ERR_CERT_UID_MISMATCH, "user database UID differs from the one NSS announced")
 
 #define EL_ERR_ENUM_(sym, text) sym##_IDX,
 enum el_err_index { EL_ERR_LIST(EL_ERR_ENUM_) EL_ERR_COUNT_ };

@@ -48,8 +48,22 @@ bool name_syntax_ok(const char *name)
 	return at && at[1] != '\0' && prev != '.';
 }
 
+/* A service principal's login name: its app (client) id, a lower-case GUID,
+ * only when the admin opted in (ssh_service_principals = yes). */
+static bool sp_name_ok(const struct el_config *cfg, const char *name)
+{
+	if (!cfg->ssh_service_principals || !name_is_guid(name))
+		return false;
+	for (const char *p = name; *p; p++)
+		if (*p >= 'A' && *p <= 'F')
+			return false;
+	return true;
+}
+
 bool name_is_ours(const struct el_config *cfg, const char *name)
 {
+	if (cfg && name && sp_name_ok(cfg, name))
+		return true;
 	if (!cfg || !name_syntax_ok(name))
 		return false;
 	return cfg_list_has(&cfg->domains, strchr(name, '@') + 1);
@@ -73,8 +87,10 @@ int name_home(const char *tmpl, const char *name, char *buf, size_t buflen)
 	const char *at = strchr(name, '@');
 	size_t used = 0;
 
-	if (!at)
+	if (!at && !name_is_guid(name))
 		return EL_ERR_INVAL;
+	if (!at)	/* a service principal's GUID: %l is the whole name, %d empty */
+		at = name + strlen(name);
 	for (const char *t = tmpl; *t; t++) {
 		const char *piece = t;
 		size_t plen = 1;
@@ -84,7 +100,7 @@ int name_home(const char *tmpl, const char *name, char *buf, size_t buflen)
 			switch (*t) {
 			case 'u': piece = name; plen = strlen(name); break;
 			case 'l': piece = name; plen = (size_t)(at - name); break;
-			case 'd': piece = at + 1; plen = strlen(at + 1); break;
+			case 'd': piece = *at ? at + 1 : at; plen = strlen(piece); break;
 			case '%': piece = t; plen = 1; break;
 			default: return EL_ERR_INVAL;
 			}

@@ -22,6 +22,7 @@ import control  # noqa: E402
 from responses import (aad_error, bad_tenant, fault_response, json_resp,  # noqa: E402
                        missing_param, slow_down_resp)
 import pki  # noqa: E402
+import sshcert  # noqa: E402
 import tokens  # noqa: E402
 from tokens import CLIENT_ID, OTHER_TENANT, TENANT  # noqa: E402
 
@@ -314,6 +315,12 @@ def token(app, req, tenant):
     gt = req.form.get("grant_type")
     if not gt:
         return missing_param("grant_type")
+    if gt == "refresh_token" and not check_client(app, req.form, tenant):   # issue 14: az ssh cert
+        return sshcert.refresh_grant(app, req, tenant, lambda a: tokens.mint(
+            app.keys, app.authority, "id_token", upn=a.get("upn") or "alice@contoso.com", oid=a.get("oid"),
+            tid=a.get("tid") or tenant, client_id=req.form["client_id"]))
+    if gt == "client_credentials" and req.form.get("token_type") == "ssh-cert":
+        return sshcert.client_credentials(app, req, tenant)
     if gt != DEVICE_GRANT:
         return aad_error(400, "unsupported_grant_type", 70003,
                          "The app requested an unsupported grant type '%s'." % gt)
@@ -359,10 +366,10 @@ def token(app, req, tenant):
                     return aad_error(400, "expired_token", 70019,
                                      "The code has expired. Verification code expired. Have the "
                                      "user retry the sign-in.")
-                return _answer(app, c)
+                return sshcert.token_hook(app, req, tenant, _answer(app, c), c.approval)
             return aad_error(400, "authorization_pending", 70016,
                              PENDING_TEXT)
-        return _answer(app, c)
+        return sshcert.token_hook(app, req, tenant, _answer(app, c), c.approval)
 
 
 def _answer(app, c):

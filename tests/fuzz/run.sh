@@ -26,6 +26,7 @@ for t in "$@"; do
 	case $t in
 	conf) max=(-max_len=12288) ;;
 	jwt) max=(-max_len=20480) ;;
+	sshcert) max=(-max_len=20480) ;;
 	userdb) max=(-max_len=65536) ;;
 	*) max=() ;;
 	esac

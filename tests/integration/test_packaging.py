@@ -704,12 +704,16 @@ def test_deb_sshd_and_sudoers(deb_run):
     assert deb_run.rc("sshd_t") == 0, deb_run.out("sshd_t")
     entra = deb_run.out("sshd_T_entra").splitlines()
     local = deb_run.out("sshd_T_local").splitlines()
-    assert "authenticationmethods keyboard-interactive" in entra
+    assert "authenticationmethods publickey keyboard-interactive" in entra   # issue 14: certificates or k-i
+    assert "authorizedkeyscommand /usr/sbin/entra-login authorized-keys %u %t %k" in entra
+    assert "authorizedkeyscommanduser root" in entra and "authorizedkeysfile none" in entra
     assert "kbdinteractiveauthentication yes" in entra
     assert "usepam yes" in entra
     # the Match block does not leak into the configuration of local users
     assert "authenticationmethods any" in local
     assert "kbdinteractiveauthentication no" in local
+    assert "authorizedkeyscommand none" in local
+    assert "authorizedkeysfile .ssh/authorized_keys .ssh/authorized_keys2" in local
 
 
 def test_deb_sshd_reloaded_only_when_running(deb_run):

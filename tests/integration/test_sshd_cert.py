@@ -1,0 +1,145 @@
+"""Entra SSH certificates against a real sshd with the drop-in and the stock OpenSSH client
+(issue 14, "what it must show" 1): certificates from the fake, requested as `az ssh cert` does."""
+import os
+import pathlib
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+from az_ssh_cert import CertClient
+from conftest import BUILD, CLI
+from entra_fake import ADMIN_APP_ROLE, TENANT
+from tokens import SP_CLIENT_ID, guid_for, oid_for
+from sshd_env import LOCAL_USER, SshdEnv, host_config
+
+ADMIN = "alice@contoso.com"
+USER = "bob@contoso.com"
+
+
+def cert_config(fake, state_dir, **extra):
+    text = host_config(fake, state_dir).replace("role_sources = claims\n", "role_sources = claims, static\n")
+    text += f"static_admins = {ADMIN}\nstatic_users = {USER}, dora@contoso.com\n"
+    return text + "".join(f"{k} = {v}\n" for k, v in extra.items())
+
+
+@pytest.fixture
+def public_state_dir():
+    d = pathlib.Path(tempfile.mkdtemp(prefix="entra-state-"))
+    d.chmod(0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def prime_jwks(env):
+    """`entra-login status` fetches discovery + JWKS into the state dir (as the timer does)."""
+    res = env.iso.run(f"{CLI} status")
+    assert "kid-1" in res.stdout or res.returncode == 0, res.stdout + res.stderr
+
+
+@pytest.fixture
+def sshd(tmp_path, fake, public_state_dir):
+    env = SshdEnv(tmp_path, BUILD, cert_config(fake, public_state_dir)).start()
+    prime_jwks(env)
+    yield env
+    env.stop()
+
+
+def test_admin_certificate_login_gets_sudo(sshd, fake, tmp_path):
+    c = CertClient(fake, tmp_path / "az-alice")
+    cert = c.device_code(ADMIN)
+    assert c.response.get("id_token")
+    res = sshd.ssh_key(ADMIN, "id; sudo -n true && echo sudo-ok", c.key_path, cert)
+    assert res.returncode == 0, res.stderr + sshd.log()[-3000:]
+    assert "aad_admins" in res.stdout and "sudo-ok" in res.stdout
+    show = sshd.iso.run(f"{CLI} show {ADMIN}").stdout
+    assert "(the last login was by certificate)" in show, show
+
+
+def test_user_certificate_login_has_no_sudo(sshd, fake, tmp_path):
+    c = CertClient(fake, tmp_path / "az-bob")
+    res = sshd.ssh_key(USER, "id; sudo -n true && echo sudo-ok || echo sudo-refused", c.key_path,
+                       c.device_code(USER))
+    assert res.returncode == 0, res.stderr + sshd.log()[-3000:]
+    assert "aad_users" in res.stdout and "aad_admins" not in res.stdout and "sudo-refused" in res.stdout
+
+
+def test_no_role_certificate_refused(sshd, fake, tmp_path):
+    c = CertClient(fake, tmp_path / "az-carol")
+    res = sshd.ssh_key("carol@contoso.com", "id", c.key_path, c.device_code("carol@contoso.com"))
+    assert res.returncode != 0 and "uid=" not in res.stdout
+    assert "Permission denied" in res.stderr
+    assert "refused carol@contoso.com: user holds neither VM login role (EL_ERR_ROLE_NONE)" in sshd.log()
+
+
+def test_certificate_of_other_user_refused(sshd, fake, tmp_path):
+    c = CertClient(fake, tmp_path / "az-bob2")
+    res = sshd.ssh_key(ADMIN, "id", c.key_path, c.device_code(USER))
+    assert res.returncode != 0 and "uid=" not in res.stdout
+
+
+def test_same_person_by_certificate_then_device_code_keeps_one_uid(sshd, fake, tmp_path):
+    c = CertClient(fake, tmp_path / "az-dora")
+    res = sshd.ssh_key("dora@contoso.com", "id -u", c.key_path, c.device_code("dora@contoso.com"))
+    assert res.returncode == 0, res.stderr + sshd.log()[-3000:]
+    uid_cert = int(res.stdout.strip())
+    # a refreshed certificate (refresh_token grant, as `az ssh vm` does each time) also works
+    res = sshd.ssh_key("dora@contoso.com", "id -u", c.key_path, c.refresh(), tag="pk2")
+    assert res.returncode == 0 and int(res.stdout.strip()) == uid_cert, res.stderr
+    fake.auto("approve", upn="dora@contoso.com", roles=[ADMIN_APP_ROLE])
+    res, _ = sshd.ssh("dora@contoso.com", "id -u", answers=["", ""])
+    assert res.returncode == 0, res.stderr
+    assert int(res.stdout.strip()) == uid_cert
+    listing = sshd.iso.run(f"{CLI} users").stdout
+    assert listing.count("dora@contoso.com") == 1
+
+
+def test_local_user_authorized_keys_unaffected_and_command_not_run(sshd, fake, tmp_path):
+    # an Entra certificate offered for a local account: sshd must not even ask our command
+    # (its refusals reach sshd's log through stderr, as the other tests show)
+    c = CertClient(fake, tmp_path / "az-local")
+    res = sshd.ssh_key(LOCAL_USER, "id", c.key_path, c.device_code(ADMIN), tag="lc")
+    assert res.returncode != 0
+    key = tmp_path / "local_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    home = sshd.iso.home / LOCAL_USER
+    (home / ".ssh").mkdir(mode=0o700, exist_ok=True)
+    (home / ".ssh" / "authorized_keys").write_text((tmp_path / "local_key.pub").read_text())
+    for p in (home / ".ssh", home / ".ssh" / "authorized_keys"):
+        subprocess.run(["chown", "4242:4242", str(p)], check=True)
+    res = sshd.ssh_key(LOCAL_USER, "id -un", key)
+    assert res.returncode == 0, res.stderr + sshd.log()[-3000:]
+    assert res.stdout.strip() == LOCAL_USER
+    log = sshd.log()
+    assert "entra-login authorized-keys" not in log and "/usr/sbin/entra-login" not in log, log[-2000:]
+    assert f"Failed publickey for {LOCAL_USER}" in log     # the certificate was offered and refused
+
+
+def test_authorized_keys_file_of_directory_user_is_ignored(sshd, fake, tmp_path):
+    """AuthorizedKeysFile none in the Match block: neither a plain key nor a `cert-authority` line
+    for some other CA that an admin (or an attacker with write access to the home) drops into a
+    directory user's ~/.ssh/authorized_keys ever logs in: only `entra-login authorized-keys` decides."""
+    import sshcert
+    c = CertClient(fake, tmp_path / "az-alice2")
+    assert sshd.ssh_key(ADMIN, "true", c.key_path, c.device_code(ADMIN)).returncode == 0
+    key = tmp_path / "plain"
+    subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", str(key)], check=True)
+    rogue_ca = sshcert.new_user_key()
+    home = sshd.iso.home / ADMIN
+    home.mkdir(exist_ok=True)
+    (home / ".ssh").mkdir(mode=0o700, exist_ok=True)
+    (home / ".ssh" / "authorized_keys").write_text(
+        (tmp_path / "plain.pub").read_text() + "cert-authority " + sshcert.public_line(rogue_ca.public_key()) + "\n")
+    uid = home.stat().st_uid       # sshd reads the file as the user: make it theirs, as a real one is
+    assert uid >= 1000000000
+    for p in (home / ".ssh", home / ".ssh" / "authorized_keys"):
+        os.chown(p, uid, uid)
+    res = sshd.ssh_key(ADMIN, "id", key, tag="plain")
+    assert res.returncode != 0 and "uid=" not in res.stdout
+    # an Entra-shaped certificate for the same person, signed by the rogue CA of that line
+    rogue_cert = tmp_path / "rogue-cert.pub"
+    rogue_cert.write_text(sshcert.line(sshcert.entra_cert(rogue_ca, c.key.public_key(), ADMIN,
+                                                          oid_for(ADMIN), TENANT)) + "\n")
+    res = sshd.ssh_key(ADMIN, "id", c.key_path, rogue_cert, tag="rogue")
+    assert res.returncode != 0 and "uid=" not in res.stdout, res.stderr + sshd.log()[-2500:]
