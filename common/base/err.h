@@ -78,7 +78,8 @@
 	X(EL_ERR_BOUND_OTHER, "name is bound to another directory object") \
 	X(EL_ERR_TOKEN_KIND, "token is not of the expected kind (ID token vs access token)") \
 	X(EL_ERR_TOKEN_NAME, "token user name is not a valid directory user name") \
-	X(EL_ERR_ABORTED, "conversation aborted")
+	X(EL_ERR_ABORTED, "conversation aborted") \
+	X(EL_ERR_UID_CHANGED, "the uid to record differs from the one NSS announced to the login program")
 
 #define EL_ERR_ENUM_(sym, text) sym##_IDX,
 enum el_err_index { EL_ERR_LIST(EL_ERR_ENUM_) EL_ERR_COUNT_ };
