@@ -2,7 +2,8 @@
  * device flow, IMDS and ARM.
  *
  * Policy, not options: HTTPS only, except URLs under the configured imds_url
- * (which may be plain http and never go through a proxy); TLS peer and host
+ * (which may be plain http); never a proxy (CURLOPT_PROXY "", NOPROXY "*":
+ * https_proxy, ALL_PROXY and the like are ignored, even by the CLI); TLS peer and host
  * verification always on, cfg->ca_file as the trust store when set; no
  * redirect is followed (a 3xx is EL_ERR_HTTP_REDIRECT); bodies over
  * EL_HTTP_BODY_MAX abort the transfer; each attempt is bounded by
