@@ -118,8 +118,10 @@ check-san:
 
 # The cmocka unit binaries, then a representative set of pamtester and CLI runs, under valgrind
 # (the slow_down test is left out: its 5 s steps against a 20 s login_timeout are pure timing).
+# --trace-children: the PAM helper (pam-helper) runs under valgrind too. Its report goes to its
+# stderr, /dev/null, but its exit code 99 makes the module fail the login, so the test fails.
 VALGRIND ?= valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
-	--num-callers=30
+	--num-callers=30 --trace-children=yes
 VALGRIND_TESTS ?= tests/integration/test_pam_token.py tests/integration/test_pam_device.py \
 	tests/integration/test_token_corpus.py \
 	tests/integration/test_hostile.py::test_hostile_preferred_username_in_id_token_refused \
