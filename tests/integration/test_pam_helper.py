@@ -352,3 +352,29 @@ def test_local_user_unaffected_by_a_broken_config(tmp_path, fake):
     # The control: a directory name gets "unavailable" from the same broken config.
     p = iso.run(f"echo | pamtester -v {stack.service} {q(USER)} authenticate", env=stack.env())
     assert p.returncode != 0 and UNAVAIL in p.stderr, p.stderr
+
+
+# ---------------------------------------------------------------- account without a fresh sign-in
+@pytest.mark.parametrize("service", ["sudo", "su", "cron", "sshd"])
+def test_account_only_services_follow_the_stored_role(tmp_path, config_with, fake, service):
+    """Issue 11 sec.2: sudo (NOPASSWD), su from root, cron (`pamtester cron USER acct_mgmt`) and sshd
+    after a key run account with no token in the handle. Default role_sources (claims, static):
+    the stored role decides; no record -> refused; a stored role of none -> refused."""
+    conf = config_with(role_sources=None)    # the default: claims, static
+    login = PamStack(tmp_path / "pam-login", service="helper-login").write([
+        f"auth required {PAM_SO} helper={PAM_HELPER} config={conf} mode=token",
+        f"account required {PAM_SO} helper={PAM_HELPER} config={conf}"])
+    acct = PamStack(tmp_path / "pam-acct", service=service).write([
+        f"account required {PAM_SO} helper={PAM_HELPER} config={conf}"])
+    res = run_pamtester(acct, USER, ("acct_mgmt",), "")
+    assert res.returncode != 0 and "Permission denied" in res.stderr, res.stderr
+    assert UNAVAIL not in res.stderr
+    for roles, want in (([USER_APP_ROLE], 0), ([], 1)):
+        tok = fake.mint("access_v2", upn=USER, roles=roles)
+        res = run_pamtester(login, USER, ("authenticate",), token_parts(tok))
+        assert (res.returncode != 0) == bool(want), res.stderr
+        res = run_pamtester(acct, USER, ("acct_mgmt",), "")
+        if want == 0:
+            assert res.returncode == 0 and "account management done" in res.stdout, res.stderr
+        else:
+            assert res.returncode != 0 and "Permission denied" in res.stderr, res.stderr
