@@ -63,11 +63,11 @@ def stack_for(tmp_path, config, helper=PAM_HELPER, mode="token", extra=()):
          f"account required {PAM_SO} helper={helper} config={config}", *extra])
 
 
-def run_pamtester(stack, user, ops, stdin, env_extra=None, preexec=None, timeout=90):
+def run_pamtester(stack, user, ops, stdin, env_extra=None, preexec=None, timeout=90, pass_fds=()):
     env = stack.env()
     env.update(env_extra or {})
     return subprocess.run(["pamtester", "-v", stack.service, user, *ops], input=stdin, text=True,
-                          capture_output=True, env=env, timeout=timeout, preexec_fn=preexec)
+                          capture_output=True, env=env, timeout=timeout, preexec_fn=preexec, pass_fds=pass_fds)
 
 
 def test_caller_environment_umask_and_rlimits_do_not_reach_the_network_code(tmp_path, config, fake, proxy,
@@ -128,8 +128,14 @@ def test_helper_environment_is_fixed(tmp_path, config, fake):
         resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1, signal.SIGALRM})
+        os.setgroups([4, 24])
 
-    res = run_pamtester(stack, USER, ("authenticate",), "", {"SSLKEYLOGFILE": "/tmp/x", "FOO": "bar"}, hostile)
+    leak = os.open("/dev/null", os.O_RDONLY)     # an inheritable descriptor in the host
+    try:
+        res = run_pamtester(stack, USER, ("authenticate",), "", {"SSLKEYLOGFILE": "/tmp/x", "FOO": "bar"}, hostile,
+                            pass_fds=(leak,))
+    finally:
+        os.close(leak)
     assert res.returncode == 0, res.stdout + res.stderr
     got = eval(report.read_text())  # noqa: S307 - written by our own script above
     env = {k: v for k, v in got["env"].items() if k not in ("LC_CTYPE",)}   # python may add LC_CTYPE
