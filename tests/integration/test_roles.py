@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD, CLI, NSS_MODULE, PAM_HELPER, PAM_MODULE, token_parts, write_config
+from conftest import BUILD, CLI, NSS_MODULE, PAM_MODULE, PAM_SO, token_parts, write_config
 from entra_fake import ADMIN_APP_ROLE, USER_APP_ROLE, oid_for
 from tokens import guid_for
 
@@ -36,7 +36,7 @@ def san_keep_loaded():
     signal 11"), depending on heap layout. Preloaded, it is never unloaded."""
     if "build-san" not in str(BUILD):
         return []
-    out = subprocess.run(["ldd", str(PAM_HELPER)], capture_output=True, text=True).stdout
+    out = subprocess.run(["ldd", str(PAM_SO)], capture_output=True, text=True).stdout
     return [ln.split("=>")[1].split()[0] for ln in out.splitlines() if "libgnutls" in ln and "=>" in ln]
 
 
