@@ -384,3 +384,62 @@ def test_account_only_services_follow_the_stored_role(tmp_path, config_with, fak
             assert res.returncode == 0 and "account management done" in res.stdout, res.stderr
         else:
             assert res.returncode != 0 and "Permission denied" in res.stderr, res.stderr
+
+
+# ---------------------------------------------------------------- the helper trusts its request no more
+def helper_exchange(request_fields, frame_type=1):
+    """Run the real helper on one end of a socketpair, send one frame, return (exit code, frames read)."""
+    import struct
+    a, b = socket.socketpair()
+    p = subprocess.Popen([str(PAM_HELPER)], stdin=b.fileno(), stdout=b.fileno(), stderr=subprocess.DEVNULL,
+                         env={}, close_fds=True)
+    b.close()
+    payload = b"".join(f.encode() + b"\0" for f in request_fields)
+    a.sendall(struct.pack(">BI", frame_type, len(payload)) + payload)
+    a.settimeout(30)
+    data = b""
+    while True:
+        chunk = a.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    a.close()
+    frames = []
+    while len(data) >= 5:
+        t, n = struct.unpack(">BI", data[:5])
+        frames.append((t, data[5:5 + n]))
+        data = data[5 + n:]
+    return p.wait(timeout=30), frames
+
+
+def good_request(conf, **over):
+    f = dict(version="1", op="account", user=USER, service="cron", rhost="-", tty="-", mode="auto",
+             config=str(conf), debug="0", silent="0", uid="0")
+    f.update(over)
+    return list(f.values())
+
+
+@pytest.mark.parametrize("case", ["version", "op", "user-newline", "user-upper", "relative-config", "uid-negative",
+                                  "uid-huge", "debug-2", "rhost-control", "extra-field", "missing-field",
+                                  "wrong-type"])
+def test_helper_refuses_a_malformed_request(config, case):
+    over = {"version": dict(version="2"), "op": dict(op="chauthtok"), "user-newline": dict(user=USER + "\nroot"),
+            "user-upper": dict(user=USER.upper()), "relative-config": dict(config="etc/x.conf"),
+            "uid-negative": dict(uid="-1"), "uid-huge": dict(uid="4294967296"), "debug-2": dict(debug="2"),
+            "rhost-control": dict(rhost="a\x1bb")}.get(case, {})
+    fields = good_request(config, **over)
+    if case == "extra-field":
+        fields.append("x")
+    elif case == "missing-field":
+        fields.pop()
+    rc, frames = helper_exchange(fields, frame_type=7 if case == "wrong-type" else 1)
+    assert rc != 0 and not any(t == 9 for t, _ in frames), (rc, frames)
+
+
+def test_helper_answers_a_good_request(config):
+    """The control for the malformed cases: the same request, well-formed, gets one RESULT and exit 0
+    (account of a never-seen user: PAM_PERM_DENIED = 6)."""
+    rc, frames = helper_exchange(good_request(config))
+    assert rc == 0, frames
+    results = [body for t, body in frames if t == 9]
+    assert len(results) == 1 and results[0].split(b"\0")[0] == b"6", frames
