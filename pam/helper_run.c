@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -289,11 +290,19 @@ static int finish(struct run *rn)
 
 	if (proto_read(rn->fd, rn->deadline, &type, rn->buf, sizeof(rn->buf), &len) != 1)
 		return -1;
-	do
-		w = waitpid(rn->pid, &st, 0);
-	while (w < 0 && errno == EINTR);
+	/* Closed its end: it is exiting. Still bounded: a helper that lingers is killed. */
+	for (unsigned ms = 1;; ms = ms < 64 ? ms * 2 : ms) {
+		struct timespec ts = { 0, (long)ms * 1000000L };
+
+		w = waitpid(rn->pid, &st, WNOHANG);
+		if (w == rn->pid)
+			break;
+		if ((w < 0 && errno != EINTR) || proto_now_ms() >= rn->deadline)
+			return -1;
+		(void)nanosleep(&ts, NULL);
+	}
 	rn->pid = -1;
-	return w > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
 static void kill_and_reap(struct run *rn)

@@ -218,11 +218,14 @@ def test_malformed_helper_fails_closed(tmp_path, config, fake, case):
         assert res.returncode == 0, out
 
 
-def test_helper_overrunning_its_time_is_killed(tmp_path, fake, state_dir):
-    """login_timeout 1, http_timeout 1: the module waits 1 + 5*1 + 10 s at most, then kills."""
+@pytest.mark.parametrize("how", ["silent", "answered-then-lingers"])
+def test_helper_overrunning_its_time_is_killed(tmp_path, fake, state_dir, how):
+    """login_timeout 1, http_timeout 1: the module waits 1 + 5*1 + 10 s at most, then kills, also a
+    helper that answered and closed its socket but does not exit."""
     conf = write_config(tmp_path / "short.conf", fake, state_dir, login_timeout="1", http_timeout="1")
     marker = tmp_path / "still-running"
-    helper = fake_helper(tmp_path, f"request(); time.sleep(40); open({str(marker)!r}, 'w').write('x')")
+    first = "answer(0, 'user'); os.close(0); os.close(1); " if how != "silent" else ""
+    helper = fake_helper(tmp_path, f"request(); {first}time.sleep(40); open({str(marker)!r}, 'w').write('x')")
     stack = stack_for(tmp_path, conf, helper=helper)
     t0 = time.monotonic()
     res = run_pamtester(stack, USER, ("authenticate",), "", timeout=60)
@@ -387,8 +390,9 @@ def test_account_only_services_follow_the_stored_role(tmp_path, config_with, fak
 
 
 # ---------------------------------------------------------------- the helper trusts its request no more
-def helper_exchange(request_fields, frame_type=1):
-    """Run the real helper on one end of a socketpair, send one frame, return (exit code, frames read)."""
+def helper_exchange(request_fields, frame_type=1, answers=()):
+    """Run the real helper on one end of a socketpair, send one frame (and an ANSWER to each prompt,
+    from answers), return (exit code, frames read)."""
     import struct
     a, b = socket.socketpair()
     p = subprocess.Popen([str(PAM_HELPER)], stdin=b.fileno(), stdout=b.fileno(), stderr=subprocess.DEVNULL,
@@ -397,18 +401,21 @@ def helper_exchange(request_fields, frame_type=1):
     payload = b"".join(f.encode() + b"\0" for f in request_fields)
     a.sendall(struct.pack(">BI", frame_type, len(payload)) + payload)
     a.settimeout(30)
-    data = b""
+    answers = list(answers)
+    data, frames = b"", []
     while True:
         chunk = a.recv(65536)
         if not chunk:
             break
         data += chunk
+        while len(data) >= 5 and len(data) >= 5 + struct.unpack(">BI", data[:5])[1]:
+            t, n = struct.unpack(">BI", data[:5])
+            frames.append((t, data[5:5 + n]))
+            data = data[5 + n:]
+            if t in (2, 3):
+                ans = answers.pop(0).encode() if answers else b""
+                a.sendall(struct.pack(">BI", 7, len(ans)) + ans)
     a.close()
-    frames = []
-    while len(data) >= 5:
-        t, n = struct.unpack(">BI", data[:5])
-        frames.append((t, data[5:5 + n]))
-        data = data[5 + n:]
     return p.wait(timeout=30), frames
 
 
@@ -443,3 +450,28 @@ def test_helper_answers_a_good_request(config):
     assert rc == 0, frames
     results = [body for t, body in frames if t == 9]
     assert len(results) == 1 and results[0].split(b"\0")[0] == b"6", frames
+
+
+def test_uid_other_than_announced_is_refused(config, fake, state_dir):
+    """Issue 12: the uid the host's NSS announced before the helper ran (sshd runs the session as it)
+    must be the one recorded; another first login may have taken it meanwhile. The helper refuses
+    (and says so) instead of letting the session run as someone else's uid."""
+    tok = fake.mint("access_v2", upn=USER, roles=[USER_APP_ROLE])
+    parts = token_parts(tok).split("\n")
+    rc, frames = helper_exchange(good_request(config, op="auth", mode="token", uid="1999999999"), answers=parts)
+    assert rc == 0
+    results = [body.split(b"\0") for t, body in frames if t == 9]
+    assert results and results[0][0] != b"0", frames
+    assert any(t == 6 and b"differs from the uid 1999999999 NSS announced" in body for t, body in frames), frames
+    # The control: with no uid announced the login is recorded; announcing that uid is accepted.
+    tok = fake.mint("access_v2", upn=USER, roles=[USER_APP_ROLE])
+    rc, frames = helper_exchange(good_request(config, op="auth", mode="token"), answers=token_parts(tok).split("\n"))
+    assert rc == 0 and [body.split(b"\0")[0] for t, body in frames if t == 9] == [b"0"], frames
+    db = subprocess.run([str(BUILD / "entra-login"), "--config", str(config), "show", USER], capture_output=True,
+                        text=True).stdout
+    uid = next(ln.split()[-1] for ln in db.splitlines() if ln.strip().lower().startswith("uid"))
+    tok = fake.mint("access_v2", upn=USER, roles=[USER_APP_ROLE])
+    rc, frames = helper_exchange(good_request(config, op="auth", mode="token", uid=uid),
+                                 answers=token_parts(tok).split("\n"))
+    results = [body.split(b"\0") for t, body in frames if t == 9]
+    assert rc == 0 and results and results[0][0] == b"0" and results[0][3] == b"user", frames
