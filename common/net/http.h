@@ -12,8 +12,9 @@
  * deadline.
  *
  * Thread-safe: every call uses its own curl handle; curl_global_init runs
- * once (pthread_once) and curl_global_cleanup never (we may live inside a
- * PAM module in a process that uses curl itself). No logging.
+ * once (pthread_once) and curl_global_cleanup never (its users, the CLI and
+ * the PAM helper, are short-lived processes; the PAM module itself never
+ * links this). No logging.
  */
 #ifndef EL_HTTP_H
 #define EL_HTTP_H
