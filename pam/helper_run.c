@@ -129,9 +129,21 @@ struct run {
 	char buf[PROTO_FRAME_MAX + 1];
 };
 
+/* PAM items are the host's (rhost may come from reverse DNS): printable and short on the wire,
+ * so that the helper's strict check never fails a login over a log field. */
+static const char *printable(char *buf, size_t len, const char *s)
+{
+	size_t i = 0;
+
+	for (; s[i] && i + 1 < len; i++)
+		buf[i] = (unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f ? '?' : s[i];
+	buf[i] = '\0';
+	return buf;
+}
+
 static int send_request(struct run *rn, const char *op)
 {
-	char uidbuf[16], frame[PROTO_FRAME_MAX];
+	char uidbuf[16], frame[PROTO_FRAME_MAX], service[128], rhost[256], tty[128];
 	struct passwd *pw;
 	const char *fields[PROTO_REQUEST_FIELDS];
 	long len;
@@ -143,9 +155,9 @@ static int send_request(struct run *rn, const char *op)
 	fields[0] = PROTO_VERSION;
 	fields[1] = op;
 	fields[2] = rn->ctx->user;
-	fields[3] = rn->ctx->service;
-	fields[4] = rn->ctx->rhost;
-	fields[5] = rn->ctx->tty;
+	fields[3] = printable(service, sizeof(service), rn->ctx->service);
+	fields[4] = printable(rhost, sizeof(rhost), rn->ctx->rhost);
+	fields[5] = printable(tty, sizeof(tty), rn->ctx->tty);
 	fields[6] = rn->ctx->mode;
 	fields[7] = rn->ctx->config ? rn->ctx->config : "";
 	fields[8] = rn->ctx->debug ? "1" : "0";

@@ -475,3 +475,21 @@ def test_uid_other_than_announced_is_refused(config, fake, state_dir):
                                  answers=token_parts(tok).split("\n"))
     results = [body.split(b"\0") for t, body in frames if t == 9]
     assert rc == 0 and results and results[0][0] == b"0" and results[0][3] == b"user", frames
+
+
+def test_request_on_the_wire(tmp_path, config, fake):
+    """What the module sends: exactly 11 NUL-terminated fields, printable and short (the module cuts
+    and cleans PAM items such as a reverse-DNS rhost; pamtester cannot set odd ones, so this checks
+    the shape only)."""
+    report = tmp_path / "req"
+    helper = fake_helper(tmp_path, f"""
+        req = request()
+        open({str(report)!r}, 'w').write(repr(req))
+        answer(0, 'user')
+    """)
+    stack = stack_for(tmp_path, config, helper=helper)
+    res = run_pamtester(stack, USER, ("authenticate",), "")
+    assert res.returncode == 0, res.stderr
+    req = eval(report.read_text())  # noqa: S307 - written by our own script above
+    assert len(req) == 11 and req[0] == b"1" and req[1] == b"auth" and req[2] == USER.encode()
+    assert all(len(f) < 256 and not any(c < 0x20 for c in f) for f in req), req
