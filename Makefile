@@ -6,7 +6,7 @@
 #   make fuzz [FUZZ_SECONDS=20]   libFuzzer harnesses (tests/fuzz/README.md)
 #   make valgrind   unit binaries and a pamtester/CLI subset under valgrind
 #   make mutate     one-line mutations of security checks must each fail a test (tests/mutate/)
-#   make install DESTDIR=... PREFIX=... SYSCONFDIR=... LIBDIR=... PAMDIR=...
+#   make install DESTDIR=... PREFIX=... SYSCONFDIR=... LIBDIR=... PAMDIR=... LIBEXECDIR=...
 #   make deb, make rpm   packages, built in $(O)/pkg/ from a copy of the tree
 
 O ?= build
@@ -18,6 +18,7 @@ LIBDIR ?= /lib/$(MULTIARCH)
 PAMDIR ?= $(LIBDIR)/security
 BINDIR ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/libexec
 DATADIR ?= $(PREFIX)/share
 PYTHON ?= /usr/bin/python3
 
@@ -32,7 +33,8 @@ CFLAGS += -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -Wall -Wextra -Werror
 	-Wformat=2 -Wshadow -Wvla -Wstrict-prototypes -Wmissing-prototypes \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -MMD -MP \
 	-DEL_SYSCONFDIR='"$(SYSCONFDIR)"' -DEL_STATEDIR='"$(LOCALSTATEDIR)/entra-login"' \
-	-iquote common/base -iquote common/net
+	-DEL_PAM_HELPER='"$(LIBEXECDIR)/entra-login/pam-helper"' \
+	-iquote common/base -iquote common/net -iquote pam
 LDFLAGS += -Wl,-z,relro,-z,now,-z,defs,--as-needed
 NET_LIBS := -lcurl -ljansson -ljwt -lcrypto
 
@@ -40,6 +42,8 @@ BASE_SRC := $(wildcard common/base/*.c)
 NET_SRC := $(wildcard common/net/*.c)
 NSS_SRC := $(wildcard nss/*.c)
 PAM_SRC := $(wildcard pam/*.c)
+# The helper shares the module's wire format and /etc/passwd reader (libc only).
+HELPER_SRC := $(wildcard pamhelper/*.c) pam/proto.c pam/localfiles.c
 CLI_SRC := $(wildcard cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 TOOL_SRC := $(wildcard tests/nss/*.c tests/bench/*.c)
@@ -49,6 +53,7 @@ BASE_A := $(O)/libentra-base.a
 NET_A := $(O)/libentra-net.a
 NSS_SO := $(O)/libnss_entra.so.2
 PAM_SO := $(O)/pam_entra.so
+PAM_HELPER := $(O)/pam-helper
 CLI := $(O)/entra-login
 UNITS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 TOOLS := $(patsubst %.c,$(O)/%,$(TOOL_SRC))
@@ -61,7 +66,7 @@ endif
 
 .SECONDARY:
 .PHONY: all check unit bench deps install clean demo check-linkage valgrind check-san deb rpm
-all: $(NSS_SO) $(PAM_SO) $(CLI)
+all: $(NSS_SO) $(PAM_SO) $(PAM_HELPER) $(CLI)
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -76,11 +81,13 @@ $(NET_A): $(call obj,$(NET_SRC))
 $(NSS_SO): $(call obj,$(NSS_SRC)) $(BASE_A) nss/nss_entra.map
 	$(Q)$(CC) -shared -o $@ $(call obj,$(NSS_SRC)) $(BASE_A) $(LDFLAGS) \
 		-Wl,-soname,libnss_entra.so.2,--version-script=nss/nss_entra.map
-# -z nodelete: libcurl and its TLS stack keep thread-local state and exit handlers that
-# must not vanish when a PAM host unloads the module at pam_end (seen under LeakSanitizer).
-$(PAM_SO): $(call obj,$(PAM_SRC)) $(NET_A) $(BASE_A) pam/pam_entra.map
-	$(Q)$(CC) -shared -o $@ $(call obj,$(PAM_SRC)) $(NET_A) $(BASE_A) $(LDFLAGS) \
-		-Wl,--version-script=pam/pam_entra.map,-z,nodelete -lpam $(NET_LIBS)
+# The PAM module links libpam and libc only: the network stack lives in the helper it
+# execs (pam/helper_run.c), never in su, sudo, cron or login (SECURITY.md).
+$(PAM_SO): $(call obj,$(PAM_SRC)) $(BASE_A) pam/pam_entra.map
+	$(Q)$(CC) -shared -o $@ $(call obj,$(PAM_SRC)) $(BASE_A) $(LDFLAGS) \
+		-Wl,--version-script=pam/pam_entra.map -lpam
+$(PAM_HELPER): $(call obj,$(HELPER_SRC)) $(NET_A) $(BASE_A)
+	$(Q)$(CC) -pie -o $@ $(call obj,$(HELPER_SRC)) $(NET_A) $(BASE_A) $(LDFLAGS) $(NET_LIBS)
 $(CLI): $(call obj,$(CLI_SRC)) $(NET_A) $(BASE_A)
 	$(Q)$(CC) -pie -o $@ $(call obj,$(CLI_SRC)) $(NET_A) $(BASE_A) $(LDFLAGS) $(NET_LIBS)
 
@@ -112,8 +119,10 @@ check-san:
 
 # The cmocka unit binaries, then a representative set of pamtester and CLI runs, under valgrind
 # (the slow_down test is left out: its 5 s steps against a 20 s login_timeout are pure timing).
+# --trace-children: the PAM helper (pam-helper) runs under valgrind too. Its report goes to its
+# stderr, /dev/null, but its exit code 99 makes the module fail the login, so the test fails.
 VALGRIND ?= valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
-	--num-callers=30
+	--num-callers=30 --trace-children=yes
 VALGRIND_TESTS ?= tests/integration/test_pam_token.py tests/integration/test_pam_device.py \
 	tests/integration/test_token_corpus.py \
 	tests/integration/test_cert_corpus.py::test_refusal_corpus_through_authorized_keys \
@@ -139,8 +148,8 @@ valgrind: deps
 mutate: deps
 	$(Q)$(PYTHON) tests/mutate/run.py $(MUTATE_ARGS)
 
-check-linkage: $(NSS_SO) $(PAM_SO)
-	$(Q)bash tests/check-linkage.sh $(NSS_SO) $(PAM_SO)
+check-linkage: $(NSS_SO) $(PAM_SO) $(PAM_HELPER)
+	$(Q)bash tests/check-linkage.sh $(NSS_SO) $(PAM_SO) $(PAM_HELPER)
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all unit
@@ -152,7 +161,9 @@ demo: deps
 
 install: all
 	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)
+	install -d $(DESTDIR)$(LIBEXECDIR)/entra-login
 	install -m 0644 $(PAM_SO) $(DESTDIR)$(PAMDIR)/pam_entra.so
+	install -m 0755 $(PAM_HELPER) $(DESTDIR)$(LIBEXECDIR)/entra-login/pam-helper
 	install -m 0644 $(NSS_SO) $(DESTDIR)$(LIBDIR)/libnss_entra.so.2
 	install -m 0755 $(CLI) $(DESTDIR)$(SBINDIR)/entra-login
 	test -e $(DESTDIR)$(SYSCONFDIR)/entra-login.conf || \
@@ -168,7 +179,7 @@ PKG_DIR = $(abspath $(O))/pkg
 # variables (make exports those): O=, SAN= or a path would build or install elsewhere.
 PKG_ENV := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES -u GNUMAKEFLAGS \
 	-u O -u SAN -u DESTDIR -u PREFIX -u SYSCONFDIR -u LOCALSTATEDIR -u MULTIARCH -u LIBDIR \
-	-u PAMDIR -u BINDIR -u SBINDIR -u DATADIR
+	-u PAMDIR -u BINDIR -u SBINDIR -u DATADIR -u LIBEXECDIR
 RPMBUILD_DEPS ?= $(if $(wildcard /etc/debian_version),--nodeps)
 
 deb:

@@ -1,4 +1,5 @@
-/* pam_ctx.h - state shared by the PAM module's files for one pam_sm_* call. */
+/* pam_ctx.h - state of one pam_sm_* call inside pam_entra.so (the host side:
+ * libpam and common/base only; everything else runs in the helper). */
 #ifndef EL_PAM_CTX_H
 #define EL_PAM_CTX_H
 
@@ -6,8 +7,7 @@
 #include <security/pam_modules.h>
 
 #include "conf.h"
-
-enum pam_entra_mode { MODE_AUTO, MODE_DEVICE, MODE_TOKEN };
+#include "el_limits.h"
 
 struct pam_ctx {
 	pam_handle_t *pamh;
@@ -15,23 +15,35 @@ struct pam_ctx {
 	const char *user;		/* borrowed from PAM */
 	const char *rhost;		/* borrowed, never NULL */
 	const char *service;		/* borrowed, never NULL */
-	enum pam_entra_mode mode;
+	const char *tty;		/* borrowed, never NULL */
+	const char *config;		/* config= argument or NULL (default path) */
+	const char *helper;		/* helper path (EL_PAM_HELPER or helper=) */
+	const char *mode;		/* "auto", "device", "token" */
 	bool debug;
-	bool silent;			/* PAM_SILENT: no info text */
+	bool silent;			/* PAM_SILENT: no info or error text */
 };
 
-/* Data key under which a successful auth leaves its claims for account/session. */
-#define PAM_ENTRA_DATA_CLAIMS "pam_entra_claims"
+/* The decision a successful auth leaves for account in the same transaction. */
+#define PAM_ENTRA_DATA_ROLE "pam_entra_role"
 
-/* Parse argv and load the configuration. Returns a PAM code: PAM_SUCCESS,
- * PAM_IGNORE (not a directory user: leave the stack alone), or an error. */
-int pamctx_open(struct pam_ctx *ctx, pam_handle_t *pamh, int flags, int argc, const char **argv);
-void pamctx_close(struct pam_ctx *ctx);
+struct pam_decision {
+	char name[EL_NAME_MAX + 1];
+	char oid[EL_GUID_LEN + 1];
+	int role;			/* 1 user, 2 admin: only granted decisions are kept */
+};
 
-/* Map an EL_ERR_* to a PAM code (the one place this happens). */
-int el_to_pam(int r);
+/* What the helper answered. */
+struct helper_result {
+	int code;			/* PAM code */
+	char name[EL_NAME_MAX + 1];
+	char oid[EL_GUID_LEN + 1];
+	int role;			/* 0 none, 1 user, 2 admin */
+};
 
-/* Log one event with user, rhost and reason (authpriv). Never pass a token. */
-void pamctx_log(const struct pam_ctx *ctx, int prio, const char *event, const char *oid, int r);
+/* Run the helper for op ("auth" or "account"), relaying its conversation.
+ * Returns the PAM code the helper decided (also in *ret), or
+ * PAM_AUTHINFO_UNAVAIL when the helper could not be run, died, overran its
+ * time or said anything malformed. */
+int helper_run(struct pam_ctx *ctx, const char *op, struct helper_result *ret);
 
 #endif

@@ -1,8 +1,17 @@
-/* pam_entra.c - PAM entry points, module arguments, code mapping, logging.
+/* pam_entra.c - PAM entry points, module arguments, the host side of the
+ * privilege separation.
  *
- * Arguments: config=PATH, debug, mode=device|token|auto (default auto).
- * Local users (names that are not directory names of our domains) get
+ * Arguments: config=PATH, debug, mode=device|token|auto (default auto),
+ * helper=/ABSOLUTE/PATH (tests; default EL_PAM_HELPER, set at build time).
+ * Local users (names that are not directory names of our domains, and any
+ * name in /etc/passwd, checked before the configuration is even read) get
  * PAM_IGNORE from every entry point, so the rest of the stack decides.
+ *
+ * This file and helper_run.c run inside the PAM host (sshd, setuid su,
+ * sudo, cron, login) and use libpam and libc only: reading the config, the
+ * name checks, the PAM data of this transaction. Sign-in, role lookups and
+ * database writes happen in the helper (helper_run.c explains how it is
+ * started and why).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,55 +20,16 @@
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
-#include "auth.h"
 #include "err.h"
+#include "localfiles.h"
 #include "names.h"
 #include "pam_ctx.h"
 
-int el_to_pam(int r)
-{
-	switch (r) {
-	case 0:
-		return PAM_SUCCESS;
-	case EL_ERR_NOT_OURS:
-		return PAM_IGNORE;
-	case EL_ERR_NOMEM:
-		return PAM_BUF_ERR;
-	case EL_ERR_ABORTED:
-	case EL_ERR_DEVICE_ABORTED:
-		return PAM_CONV_ERR;
-	case EL_ERR_ROLE_NONE:
-		return PAM_PERM_DENIED;
-	case EL_ERR_CONFIG:
-	case EL_ERR_INSECURE:
-	case EL_ERR_IO:
-	case EL_ERR_HTTP_CONNECT:
-	case EL_ERR_HTTP_TIMEOUT:
-	case EL_ERR_HTTP_TLS:
-	case EL_ERR_HTTP_STATUS:
-	case EL_ERR_HTTP_TOO_BIG:
-	case EL_ERR_HTTP_SCHEME:
-	case EL_ERR_HTTP_REDIRECT:
-	case EL_ERR_HTTP_THROTTLED:
-	case EL_ERR_JSON:
-	case EL_ERR_DISCOVERY:
-	case EL_ERR_JWKS:
-	case EL_ERR_ROLE_UNAVAILABLE:
-	case EL_ERR_ARM_FORBIDDEN:
-	case EL_ERR_DEVICE_PROTOCOL:
-		return PAM_AUTHINFO_UNAVAIL;
-	default:
-		return PAM_AUTH_ERR;
-	}
-}
+#ifndef EL_PAM_HELPER
+#define EL_PAM_HELPER "/usr/libexec/entra-login/pam-helper"
+#endif
 
-void pamctx_log(const struct pam_ctx *ctx, int prio, const char *event, const char *oid, int r)
-{
-	pam_syslog(ctx->pamh, prio, "%s: user '%.64s' oid=%.36s rhost=%.64s service=%.32s: %s", event,
-		   ctx->user ? ctx->user : "?", oid ? oid : "-", ctx->rhost, ctx->service, el_strerror(r));
-}
-
-static int parse_args(struct pam_ctx *ctx, int argc, const char **argv, const char **ret_config)
+static int parse_args(struct pam_ctx *ctx, int argc, const char **argv)
 {
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
@@ -67,13 +37,15 @@ static int parse_args(struct pam_ctx *ctx, int argc, const char **argv, const ch
 		if (strcmp(a, "debug") == 0)
 			ctx->debug = true;
 		else if (strncmp(a, "config=", 7) == 0 && a[7] == '/')
-			*ret_config = a + 7;
+			ctx->config = a + 7;
+		else if (strncmp(a, "helper=", 7) == 0 && a[7] == '/')
+			ctx->helper = a + 7;
 		else if (strcmp(a, "mode=auto") == 0)
-			ctx->mode = MODE_AUTO;
+			ctx->mode = "auto";
 		else if (strcmp(a, "mode=device") == 0)
-			ctx->mode = MODE_DEVICE;
+			ctx->mode = "device";
 		else if (strcmp(a, "mode=token") == 0)
-			ctx->mode = MODE_TOKEN;
+			ctx->mode = "token";
 		else {
 			pam_syslog(ctx->pamh, LOG_ERR, "unknown module argument '%.64s'", a);
 			return PAM_SERVICE_ERR;
@@ -82,9 +54,8 @@ static int parse_args(struct pam_ctx *ctx, int argc, const char **argv, const ch
 	return PAM_SUCCESS;
 }
 
-int pamctx_open(struct pam_ctx *ctx, pam_handle_t *pamh, int flags, int argc, const char **argv)
+static int pamctx_open(struct pam_ctx *ctx, pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	const char *config = NULL;
 	const void *item = NULL;
 	char err[512];
 	int pr, r;
@@ -94,25 +65,35 @@ int pamctx_open(struct pam_ctx *ctx, pam_handle_t *pamh, int flags, int argc, co
 	ctx->silent = (flags & PAM_SILENT) != 0;
 	ctx->rhost = "-";
 	ctx->service = "-";
-	pr = parse_args(ctx, argc, argv, &config);
+	ctx->tty = "-";
+	ctx->mode = "auto";
+	ctx->helper = EL_PAM_HELPER;
+	pr = parse_args(ctx, argc, argv);
 	if (pr != PAM_SUCCESS)
 		return pr;
 	if (pam_get_item(pamh, PAM_RHOST, &item) == PAM_SUCCESS && item)
 		ctx->rhost = item;
+	item = NULL;
 	if (pam_get_item(pamh, PAM_SERVICE, &item) == PAM_SUCCESS && item)
 		ctx->service = item;
+	item = NULL;
+	if (pam_get_item(pamh, PAM_TTY, &item) == PAM_SUCCESS && item)
+		ctx->tty = item;
 	pr = pam_get_user(pamh, &ctx->user, NULL);
 	if (pr != PAM_SUCCESS || !ctx->user)
 		return PAM_USER_UNKNOWN;
-	/* Cheap syntax test first: local users never pay for reading our config. */
-	if (!name_syntax_ok(ctx->user))
+	/* Cheap tests first: local users never pay for (nor depend on) our config. */
+	if ((!name_syntax_ok(ctx->user) && !name_sp_syntax_ok(ctx->user)) || local_user_exists(ctx->user)) {
+		if (ctx->debug)
+			pam_syslog(pamh, LOG_DEBUG, "'%.64s' is not a directory user; ignoring", ctx->user);
 		return PAM_IGNORE;
-	r = cfg_load(cfg_default_path(config), &ctx->cfg, err, sizeof(err));
+	}
+	r = cfg_load(cfg_default_path(ctx->config), &ctx->cfg, err, sizeof(err));
 	if (r < 0) {
 		pam_syslog(pamh, LOG_ERR, "cannot load configuration: %s", err);
 		return PAM_AUTHINFO_UNAVAIL;
 	}
-	if (!name_is_ours(ctx->cfg, ctx->user) || local_user_exists(ctx->user)) {
+	if (!name_is_ours(ctx->cfg, ctx->user)) {
 		if (ctx->debug)
 			pam_syslog(pamh, LOG_DEBUG, "'%.64s' is not a directory user; ignoring", ctx->user);
 		return PAM_IGNORE;
@@ -120,20 +101,50 @@ int pamctx_open(struct pam_ctx *ctx, pam_handle_t *pamh, int flags, int argc, co
 	return PAM_SUCCESS;
 }
 
-void pamctx_close(struct pam_ctx *ctx)
+static void pamctx_close(struct pam_ctx *ctx)
 {
 	cfg_free(ctx->cfg);
 	ctx->cfg = NULL;
 }
 
+static void decision_cleanup(pam_handle_t *pamh, void *data, int status)
+{
+	(void)pamh;
+	(void)status;
+	free(data);
+}
+
+/* Keep a granted auth decision for account in this transaction. */
+static void keep_decision(struct pam_ctx *ctx, const struct helper_result *res)
+{
+	struct pam_decision *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return;		/* account will ask the helper */
+	memcpy(d->name, res->name, sizeof(d->name));
+	memcpy(d->oid, res->oid, sizeof(d->oid));
+	d->role = res->role;
+	if (pam_set_data(ctx->pamh, PAM_ENTRA_DATA_ROLE, d, decision_cleanup) != PAM_SUCCESS)
+		free(d);
+}
+
 EL_PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct pam_ctx ctx;
+	struct helper_result res;
 	int pr;
 
 	pr = pamctx_open(&ctx, pamh, flags, argc, argv);
-	if (pr == PAM_SUCCESS)
-		pr = auth_run(&ctx);
+	if (pr == PAM_SUCCESS) {
+		/* A fresh auth replaces whatever an earlier one in this handle decided. */
+		(void)pam_set_data(pamh, PAM_ENTRA_DATA_ROLE, NULL, NULL);
+		pr = helper_run(&ctx, "auth", &res);
+		if (pr == PAM_SUCCESS)
+			keep_decision(&ctx, &res);
+		/* The name is ours: never leave the decision to the rest of the stack. */
+		else if (pr == PAM_IGNORE)
+			pr = PAM_AUTH_ERR;
+	}
 	pamctx_close(&ctx);
 	return pr;
 }
@@ -148,14 +159,35 @@ EL_PUBLIC int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char
 	return pr == PAM_SUCCESS ? PAM_SUCCESS : pr;
 }
 
+/* Account (see pamhelper/account.c for the decision without a fresh sign-in):
+ * the decision this transaction's own auth made stands; otherwise the helper decides. */
 EL_PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct pam_ctx ctx;
+	struct helper_result res;
+	const void *data = NULL;
 	int pr;
 
 	pr = pamctx_open(&ctx, pamh, flags, argc, argv);
-	if (pr == PAM_SUCCESS)
-		pr = account_run(&ctx);
+	if (pr != PAM_SUCCESS)
+		goto out;
+	if (pam_get_data(pamh, PAM_ENTRA_DATA_ROLE, &data) == PAM_SUCCESS && data) {
+		const struct pam_decision *d = data;
+
+		/* PAM_USER may have changed since auth: a decision about another name is not ours. */
+		if (strcmp(d->name, ctx.user) == 0 && d->role != 0) {
+			if (ctx.debug)
+				pam_syslog(pamh, LOG_DEBUG, "account: user '%.64s' oid=%.36s: role decided at auth",
+					   ctx.user, d->oid);
+			pr = PAM_SUCCESS;
+			goto out;
+		}
+	}
+	pr = helper_run(&ctx, "account", &res);
+	/* The name is ours: "not ours" here (say a local group of that name) is a refusal. */
+	if (pr == PAM_IGNORE || pr == PAM_AUTH_ERR)
+		pr = PAM_PERM_DENIED;
+out:
 	pamctx_close(&ctx);
 	return pr;
 }

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The NSS module is loaded into every process: it must need libc only and
-# export only _nss_entra_*. The PAM module exports only pam_sm_* and links
-# the network stack it is designed around.
+# export only _nss_entra_*. The PAM module is loaded into setuid su, sudo,
+# cron and login: it exports only pam_sm_* and needs libpam and libc only;
+# the network stack (libcurl, OpenSSL, jansson) lives in the helper it
+# execs (SECURITY.md), and libjwt nowhere.
 set -euo pipefail
-nss=$1 pam=$2
+nss=$1 pam=$2 helper=${3:-}
 fail=0
 needed=$(readelf -d "$nss" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
 # A SAN=... build (build-san/, like conftest.asan_preload) needs the sanitizer runtimes too.
@@ -20,11 +22,27 @@ bad=$(nm -D --defined-only "$nss" | awk '{print $3}' | grep -v '^_nss_entra_' | 
 [ -z "$bad" ] || { echo "check-linkage: $nss exports $bad" >&2; fail=1; }
 bad=$(nm -D --defined-only "$pam" | awk '{print $3}' | grep -v '^pam_sm_' | grep -v '^$' || true)
 [ -z "$bad" ] || { echo "check-linkage: $pam exports $bad" >&2; fail=1; }
-# No libjwt: common/net/jwt.c verifies with OpenSSL directly (why: its header comment).
 # Capture first: grep -q closing the pipe early would fail ldd under pipefail.
 deps=$(ldd "$pam")
-for lib in libcurl libjansson libcrypto libpam; do
-	grep -q "$lib" <<<"$deps" || { echo "check-linkage: $pam does not link $lib" >&2; fail=1; }
+for lib in libcurl libjansson libcrypto libssl libjwt libgnutls; do
+	! grep -q "$lib" <<<"$deps" || { echo "check-linkage: $pam loads $lib (the helper's job)" >&2; fail=1; }
 done
-[ $fail -eq 0 ] && echo "check-linkage: NSS needs only libc${san:+ (+ sanitizer runtimes)}; exports are entry points only"
+needed=$(readelf -d "$pam" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+for lib in $needed; do
+	case $lib in
+	libc.so.*|libpam.so.*|ld-linux*) ;;
+	libasan.so.*|libubsan.so.*) [ -n "$san" ] || { echo "check-linkage: $pam needs $lib" >&2; fail=1; } ;;
+	*) echo "check-linkage: $pam needs $lib" >&2; fail=1 ;;
+	esac
+done
+# No libjwt anywhere: common/net/jwt.c verifies with OpenSSL directly (why: its header comment).
+if [ -n "$helper" ]; then
+	deps=$(ldd "$helper")
+	for lib in libcurl libjansson libcrypto; do
+		grep -q "$lib" <<<"$deps" || { echo "check-linkage: $helper does not link $lib" >&2; fail=1; }
+	done
+	! grep -q libjwt <<<"$deps" || { echo "check-linkage: $helper links libjwt" >&2; fail=1; }
+fi
+[ $fail -eq 0 ] && echo "check-linkage: NSS needs only libc${san:+ (+ sanitizer runtimes)}, PAM only libpam+libc;" \
+	"exports are entry points only"
 exit $fail

@@ -17,7 +17,11 @@ from entra_fake import CLIENT_ID, TENANT, FakeEntra  # noqa: E402
 from isolated import san_preload  # noqa: E402
 from syslog_capture import SyslogCapture  # noqa: E402
 
-PAM_MODULE = BUILD / "pam_entra.so"
+PAM_SO = BUILD / "pam_entra.so"
+# The module execs its root-owned helper (pam/helper_run.c); the build's copy, not the installed
+# one. PAM_MODULE is what stacks write after the control word: path plus helper= argument.
+PAM_HELPER = BUILD / "pam-helper"
+PAM_MODULE = f"{PAM_SO} helper={PAM_HELPER}"
 # EL_PAM_WRAPPER="valgrind ... --error-exitcode=99" runs every pamtester under it (make valgrind);
 # exit code 99 from the wrapper fails the test whatever it expected.
 PAM_WRAPPER_CMD = os.environ.get("EL_PAM_WRAPPER", "").split()

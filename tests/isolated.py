@@ -3,6 +3,7 @@
 Everything happens inside `unshare --mount` with read-only overlays:
   /etc                       <- files given with add_etc() laid over the host's /etc
   /usr/lib/<multiarch>       <- libnss_entra.so.2 and security/pam_entra.so from the build
+  /usr/libexec               <- entra-login/pam-helper from the build (the module's compiled-in path)
   /home                      <- an empty scratch directory (pam_mkhomedir writes there)
 The overlays vanish with the namespace, so the host is left exactly as it was.
 """
@@ -42,11 +43,14 @@ class Isolated:
         self.etc = self.tmp / "etc-over"
         self.lib = self.tmp / "lib-over"
         self.home = self.tmp / "home"
-        for d in (self.etc, self.lib / "security", self.home):
+        self.libexec = self.tmp / "libexec-over"
+        for d in (self.etc, self.lib / "security", self.home, self.libexec / "entra-login"):
             d.mkdir(parents=True, exist_ok=True)
         for src, dst in (("libnss_entra.so.2", "libnss_entra.so.2"), ("pam_entra.so", "security/pam_entra.so")):
             if (self.build / src).exists():
                 shutil.copy2(self.build / src, self.lib / dst)
+        if (self.build / "pam-helper").exists():
+            shutil.copy2(self.build / "pam-helper", self.libexec / "entra-login" / "pam-helper")
         self.nsswitch("files entra")
         # A sanitized module loads into setuid programs (sudo) too, where LD_PRELOAD is ignored:
         # /etc/ld.so.preload puts the runtime first in every process of the namespace.
@@ -82,6 +86,7 @@ class Isolated:
             f"mount -t overlay overlay {o} lowerdir={self.etc}:/etc /etc",
             f"mount -t overlay overlay {o} lowerdir={self.lib}:{LIBDIR} {LIBDIR}",
             f"mount --bind {self.home} /home",
+            f"mount -t overlay overlay {o} lowerdir={self.libexec}:/usr/libexec /usr/libexec",
             "mkdir -p /run/sshd",
             f"export ASAN_OPTIONS={SAN_OPTIONS}" if self.san else "",
             "set +e",

@@ -50,14 +50,19 @@ bool name_syntax_ok(const char *name)
 
 /* A service principal's login name: its app (client) id, a lower-case GUID,
  * only when the admin opted in (ssh_service_principals = yes). */
-static bool sp_name_ok(const struct el_config *cfg, const char *name)
+bool name_sp_syntax_ok(const char *name)
 {
-	if (!cfg->ssh_service_principals || !name_is_guid(name))
+	if (!name || !name_is_guid(name))
 		return false;
 	for (const char *p = name; *p; p++)
 		if (*p >= 'A' && *p <= 'F')
 			return false;
 	return true;
+}
+
+static bool sp_name_ok(const struct el_config *cfg, const char *name)
+{
+	return cfg->ssh_service_principals && name_sp_syntax_ok(name);
 }
 
 bool name_is_ours(const struct el_config *cfg, const char *name)

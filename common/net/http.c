@@ -287,8 +287,10 @@ static int perform(const struct request *rq, long timeout_ms, struct sink *sink,
 		SET(CURLOPT_CAINFO, rq->cfg->ca_file);
 		SET(CURLOPT_CAPATH, NULL);	/* instead of, not in addition to, the system store */
 	}
-	if (strcmp(rq->protocols, "http") == 0)
-		SET(CURLOPT_NOPROXY, "*");	/* IMDS must be reached directly */
+	/* Never a proxy from the environment (https_proxy, ALL_PROXY, ...): in a setuid
+	 * host it is the caller's; we have no proxy setting of our own. */
+	SET(CURLOPT_PROXY, "");
+	SET(CURLOPT_NOPROXY, "*");
 	SET(CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
 	SET(CURLOPT_TIMEOUT_MS, timeout_ms);
 	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)EL_HTTP_BODY_MAX);

@@ -2,7 +2,8 @@
  * device flow, IMDS and ARM.
  *
  * Policy, not options: HTTPS only, except URLs under the configured imds_url
- * (which may be plain http and never go through a proxy); TLS peer and host
+ * (which may be plain http); never a proxy (CURLOPT_PROXY "", NOPROXY "*":
+ * https_proxy, ALL_PROXY and the like are ignored, even by the CLI); TLS peer and host
  * verification always on, cfg->ca_file as the trust store when set; no
  * redirect is followed (a 3xx is EL_ERR_HTTP_REDIRECT); bodies over
  * EL_HTTP_BODY_MAX abort the transfer; each attempt is bounded by
@@ -11,8 +12,9 @@
  * deadline.
  *
  * Thread-safe: every call uses its own curl handle; curl_global_init runs
- * once (pthread_once) and curl_global_cleanup never (we may live inside a
- * PAM module in a process that uses curl itself). No logging.
+ * once (pthread_once) and curl_global_cleanup never (its users, the CLI and
+ * the PAM helper, are short-lived processes; the PAM module itself never
+ * links this). No logging.
  */
 #ifndef EL_HTTP_H
 #define EL_HTTP_H

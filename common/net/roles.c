@@ -151,10 +151,13 @@ int roles_resolve(const struct el_config *cfg, const struct role_input *in, uint
 		if (r == EL_ERR_NOT_FOUND)
 			continue;
 		if (r < 0) {
-			/* Unavailable is not "no role": the next source may decide. */
+			/* Unavailable is not "no role", nor a licence to ask the next
+			 * source: with `arm, claims`, ARM down must not let a token's
+			 * stale app role undo a revocation in Azure. No source before
+			 * this one granted (a grant returns at once), so: unavailable. */
 			res.unavailable[src] = r;
 			res.incomplete = true;
-			continue;
+			break;
 		}
 		res.role = role;
 		res.source = src;

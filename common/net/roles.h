@@ -22,10 +22,13 @@
  *           Unavailable when IMDS or ARM cannot be asked (down, timeout,
  *           403 EL_ERR_ARM_FORBIDDEN, 429 after retries, no oid known).
  *
- * Unavailable is not "no role": the search goes on with the next source.
- * If no source decides and at least one was unavailable the result is
+ * Unavailable is not "no role", and it ends the search: the result is
  * EL_ERR_ROLE_UNAVAILABLE (PAM_AUTHINFO_UNAVAIL: the user may hold a role
- * we could not see), else EL_ERR_ROLE_NONE (PAM_PERM_DENIED).
+ * we could not see) unless a source listed before it already granted (which
+ * returns at once). A later source never answers for an unavailable one:
+ * with `arm, claims`, ARM down must not let a token's app role undo a role
+ * removal in Azure. If every source asked had nothing to say the result is
+ * EL_ERR_ROLE_NONE (PAM_PERM_DENIED).
  *
  * `entra-login refresh` (no token) applies a decision only when it is
  * complete (no source before it was unavailable); otherwise the stored role

@@ -130,8 +130,6 @@ def test_rename_then_login_under_the_new_upn(tmp_path, fake, public_state_dir):
         env.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="pam/ does not show udb_oid_other_name_message() yet: the lead wires "
-                   "it after helper priv's restructuring (issue 15); then remove this marker")
 def test_unrenamed_new_upn_is_told_the_rename_command(tmp_path, fake, public_state_dir):
     env = SshdEnv(tmp_path, BUILD, config(fake, public_state_dir)).start()
     try:

@@ -394,6 +394,7 @@ def test_deb_contents(packages, tmp_path):
         entries[name.split(" -> ")[0].lstrip(".")] = (perms, owner)
     expect = {
         f"/lib/{ma}/security/pam_entra.so": ("-rw-r--r--", "root/root"),
+        "/usr/libexec/entra-login/pam-helper": ("-rwxr-xr-x", "root/root"),
         f"/lib/{ma}/libnss_entra.so.2": ("-rw-r--r--", "root/root"),
         "/usr/sbin/entra-login": ("-rwxr-xr-x", "root/root"),
         "/etc/entra-login.conf": ("-rw-r--r--", "root/root"),
@@ -450,6 +451,7 @@ def test_rpm_contents(packages, tmp_path):
     assert listed == set(files)
     expect = {
         f"{libdir}/security/pam_entra.so": ("-rw-r--r--", "root", "root"),
+        "/usr/libexec/entra-login/pam-helper": ("-rwxr-xr-x", "root", "root"),
         f"{libdir}/libnss_entra.so.2": ("-rw-r--r--", "root", "root"),
         "/usr/sbin/entra-login": ("-rwxr-xr-x", "root", "root"),
         "/etc/entra-login.conf": ("-rw-r--r--", "root", "root"),

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD, CLI, NSS_MODULE, PAM_MODULE, token_parts, write_config
+from conftest import BUILD, CLI, NSS_MODULE, PAM_MODULE, PAM_SO, token_parts, write_config
 from entra_fake import ADMIN_APP_ROLE, USER_APP_ROLE, oid_for
 from tokens import guid_for
 
@@ -36,7 +36,7 @@ def san_keep_loaded():
     signal 11"), depending on heap layout. Preloaded, it is never unloaded."""
     if "build-san" not in str(BUILD):
         return []
-    out = subprocess.run(["ldd", str(PAM_MODULE)], capture_output=True, text=True).stdout
+    out = subprocess.run(["ldd", str(PAM_SO)], capture_output=True, text=True).stdout
     return [ln.split("=>")[1].split()[0] for ln in out.splitlines() if "libgnutls" in ln and "=>" in ln]
 
 
@@ -185,16 +185,23 @@ def test_unavailable_arm_is_not_no_role(host, fake, fault):
     assert host.role() == "none"
 
 
-def test_unavailable_arm_falls_through_to_the_next_source(host, fake):
+def test_unavailable_arm_is_not_overruled_by_a_later_source(host, fake):
+    """Issue 11 sec.3: `arm, claims`, the user's Azure role removed, ARM unreachable, the token still
+    carrying the admin app role: refused as unavailable (the old fall-through let them in as admin)."""
     host.configure(role_sources="arm, claims")
-    fake.set_roles((OID, "admin", "vm"))
+    fake.set_roles()
     fake.fault("imds", "down")
-    res = host.login(roles=[USER_APP_ROLE])
-    assert_login(res, "user")
-    assert host.role() == "user"
-    # Nothing to fall back on: unavailable, not "no role".
-    res = host.login(roles=[])
+    res = host.login(roles=[ADMIN_APP_ROLE])
+    assert res.returncode != 0, res.out
     assert UNAVAIL in res.out, res.out
+    assert host.role() == "none"
+    # ARM reachable again: its "no assignment" decides.
+    fake.fault("imds", "ok")
+    assert_login(host.login(roles=[ADMIN_APP_ROLE]), "none")
+    # A source listed before the unavailable one that grants still decides.
+    host.configure(role_sources="claims, arm")
+    fake.fault("imds", "down")
+    assert_login(host.login(roles=[USER_APP_ROLE]), "user")
 
 
 def test_throttled_once_is_retried(host, fake):
@@ -360,21 +367,55 @@ def test_account_after_another_auth_module_uses_the_database_oid(host, fake):
 
 
 def test_account_after_another_auth_module_without_binding(host, fake):
-    # Never logged in with a token: no oid, so arm cannot answer; static can.
+    # Never logged in with a token: no database record, no oid for arm to ask about; static can grant.
     host.configure(role_sources="arm, static", static_users=USER, auth="auth required pam_permit.so")
     fake.set_roles((OID, "admin", "vm"))
     res = host.login(token="")
     assert res.returncode == 0, res.out
     assert fake.requests("arm") == []
+    # No record and no token-free grant: refused with the role message (issue 11 sec.2).
     host.configure(role_sources="arm", auth="auth required pam_permit.so")
     res = host.login(token="")
-    assert res.returncode != 0 and UNAVAIL in res.out, res.out
+    assert res.returncode != 0 and DENIED in res.out and ROLE_MESSAGE in res.out, res.out
 
 
-def test_claims_only_account_without_token_is_unavailable(host, fake):
+def test_claims_account_without_token_uses_the_stored_role(host, fake):
+    """sudo, su, cron: account without a token in the handle. With `claims` the stored role (what NSS
+    reports) decides; without a record the user is refused (issue 11 sec.2: not 'unavailable')."""
     host.configure(role_sources="claims", auth="auth required pam_permit.so")
     res = host.login(token="")
-    assert res.returncode != 0 and UNAVAIL in res.out, res.out
+    assert res.returncode != 0 and DENIED in res.out and ROLE_MESSAGE in res.out, res.out
+    host.configure(role_sources="claims")
+    assert_login(host.login(roles=[ADMIN_APP_ROLE]), "admin")
+    host.configure(role_sources="claims", auth="auth required pam_permit.so")
+    for _ in range(2):
+        res = host.login(token="")
+        assert res.returncode == 0 and "account management done" in res.out, res.out
+    assert host.role() == "admin"
+    # Demoted at a later sign-in: account agrees with NSS at once.
+    host.configure(role_sources="claims")
+    assert_login(host.login(roles=[]), "none")
+    host.configure(role_sources="claims", auth="auth required pam_permit.so")
+    res = host.login(token="")
+    assert res.returncode != 0 and DENIED in res.out, res.out
+
+
+def test_account_without_token_arm_down_keeps_the_stored_role(host, fake):
+    """`arm`: account asks ARM; unreachable -> the stored role stands (never stricter or looser than
+    the groups NSS reports); reachable -> its answer is written first, so NSS and sudo agree."""
+    host.configure(role_sources="arm")
+    fake.set_roles((OID, "user", "vm"))
+    assert_login(host.login(), "user")
+    host.configure(role_sources="arm", auth="auth required pam_permit.so")
+    fake.set_roles((OID, "admin", "vm"))
+    fake.fault("arm", "status", status=500)
+    res = host.login(token="")
+    assert res.returncode == 0, res.out
+    assert host.role() == "user"
+    fake.fault("arm", "ok")
+    res = host.login(token="")
+    assert res.returncode == 0, res.out
+    assert host.role() == "admin"
 
 
 def test_local_user_is_left_alone(host, fake):

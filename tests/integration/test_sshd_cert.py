@@ -143,3 +143,42 @@ def test_authorized_keys_file_of_directory_user_is_ignored(sshd, fake, tmp_path)
                                                           oid_for(ADMIN), TENANT)) + "\n")
     res = sshd.ssh_key(ADMIN, "id", c.key_path, rogue_cert, tag="rogue")
     assert res.returncode != 0 and "uid=" not in res.stdout, res.stderr + sshd.log()[-2500:]
+
+
+@pytest.fixture
+def sshd_with_akfile(tmp_path, fake, public_state_dir):
+    """The drop-in without `AuthorizedKeysFile none`: an admin's edit (or a Match order that loses
+    it) lets sshd read a directory user's own authorized_keys. PAM account must still refuse."""
+    env = SshdEnv(tmp_path, BUILD, cert_config(fake, public_state_dir))
+    dropin = env.iso.etc / "ssh" / "sshd_config.d" / "50-entra-login.conf"
+    text = dropin.read_text()
+    assert "AuthorizedKeysFile none" in text
+    text = text.replace("AuthorizedKeysFile none", "AuthorizedKeysFile .ssh/authorized_keys")
+    text = text.replace("PubkeyAcceptedAlgorithms rsa-sha2-256-cert", "PubkeyAcceptedAlgorithms rsa-sha2-512,rsa-sha2-256,rsa-sha2-256-cert")
+    dropin.write_text(text)
+    env.start()
+    prime_jwks(env)
+    yield env
+    env.stop()
+
+
+def test_publickey_without_certificate_grant_refused_by_pam_account(sshd_with_akfile, fake, tmp_path):
+    """Issue 14: PAM account passes a directory user's publickey login only if authorized-keys
+    granted a certificate for the name within the last minute."""
+    sshd = sshd_with_akfile
+    fake.auto("approve", upn=ADMIN, roles=[ADMIN_APP_ROLE])
+    res, _ = sshd.ssh(ADMIN, "id -u", answers=["", ""])       # bound by a device-code login
+    assert res.returncode == 0, res.stderr + sshd.log()[-3000:]
+    uid = int(res.stdout.strip())
+    key = tmp_path / "plain"
+    subprocess.run(["ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", str(key)], check=True)
+    home = sshd.iso.home / ADMIN
+    (home / ".ssh").mkdir(mode=0o700, exist_ok=True)
+    (home / ".ssh" / "authorized_keys").write_text((tmp_path / "plain.pub").read_text())
+    for p in (home, home / ".ssh", home / ".ssh" / "authorized_keys"):
+        os.chown(p, uid, uid)
+    res = sshd.ssh_key(ADMIN, "id", key, tag="plain")
+    log = sshd.log()
+    assert res.returncode != 0 and "uid=" not in res.stdout, res.stdout + log[-3000:]
+    assert f"/home/{ADMIN}/.ssh/authorized_keys:1" in log, log[-3000:]        # sshd took the key ...
+    assert f"Access denied for user {ADMIN} by PAM account" in log, log[-3000:]  # ... PAM account did not

@@ -228,10 +228,11 @@ static void test_roles_resolve_unavailable_is_not_no_role(void **state)
 	assert_int_equal(resolve("role_sources = claims\n", &in, &res), EL_ERR_ROLE_UNAVAILABLE);
 	assert_true(res.incomplete);
 	assert_int_equal(res.unavailable[EL_SRC_CLAIMS], EL_ERR_ROLE_UNAVAILABLE);
-	/* IMDS down: arm is skipped, static decides, and the decision says it was incomplete. */
-	assert_int_equal(resolve("role_sources = arm, static\nstatic_users = alice@contoso.com\n", &in, &res), 0);
-	assert_int_equal(res.role, EL_ROLE_USER);
-	assert_int_equal(res.source, EL_SRC_STATIC);
+	/* IMDS down: the search stops at arm; static, listed after it, is never asked. */
+	assert_int_equal(resolve("role_sources = arm, static\nstatic_users = alice@contoso.com\n", &in, &res),
+			 EL_ERR_ROLE_UNAVAILABLE);
+	assert_int_equal(res.role, EL_ROLE_NONE);
+	assert_int_equal(res.source, 0);
 	assert_true(res.incomplete);
 	assert_int_equal(res.unavailable[EL_SRC_ARM], EL_ERR_HTTP_CONNECT);
 	/* ... and when nothing grants, the answer is "unavailable", not "no role". */
@@ -245,6 +246,29 @@ static void test_roles_resolve_unavailable_is_not_no_role(void **state)
 	/* Bad input. */
 	in.name = NULL;
 	assert_int_equal(resolve("", &in, &res), EL_ERR_INVAL);
+}
+
+/* Issue 11 sec.3: an unreachable ARM must not let a token's stale admin app role decide. */
+static void test_roles_resolve_unavailable_stops_the_search(void **state)
+{
+	static const char *const admin[] = { "VirtualMachineAdministratorLogin" };
+	struct role_input in = claims_input(admin, 1, NULL, 0);
+	struct role_result res;
+
+	(void)state;
+	in.oid = OID;
+	assert_int_equal(resolve("role_sources = arm, claims\n", &in, &res), EL_ERR_ROLE_UNAVAILABLE);
+	assert_int_equal(res.role, EL_ROLE_NONE);
+	assert_int_equal(res.source, 0);
+	assert_int_equal(res.unavailable[EL_SRC_ARM], EL_ERR_HTTP_CONNECT);
+	assert_int_equal(res.unavailable[EL_SRC_CLAIMS], 0);	/* never asked */
+	/* A source listed before the unavailable one granted: that grant stands. */
+	assert_int_equal(resolve("role_sources = claims, arm\n", &in, &res), 0);
+	assert_int_equal(res.role, EL_ROLE_ADMIN);
+	assert_int_equal(res.source, EL_SRC_CLAIMS);
+	assert_false(res.incomplete);
+	/* One before it had nothing to say: still unavailable. */
+	assert_int_equal(resolve("role_sources = static, arm, claims\n", &in, &res), EL_ERR_ROLE_UNAVAILABLE);
 }
 
 static void test_arm_role_of_definition_exact_last_segment(void **state)
@@ -503,6 +527,7 @@ int main(void)
 		cmocka_unit_test(test_roles_from_static_names_and_groups),
 		cmocka_unit_test(test_roles_resolve_first_answer_decides),
 		cmocka_unit_test(test_roles_resolve_unavailable_is_not_no_role),
+		cmocka_unit_test(test_roles_resolve_unavailable_stops_the_search),
 		cmocka_unit_test(test_arm_role_of_definition_exact_last_segment),
 		cmocka_unit_test(test_arm_scope_applies_ancestors_only),
 		cmocka_unit_test(test_arm_parse_page_counts_applicable_builtin_roles),

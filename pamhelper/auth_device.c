@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <security/pam_ext.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -30,7 +29,7 @@ static void host_name(char *buf, size_t len)
 			*p = '?';
 }
 
-int auth_device(struct pam_ctx *ctx, struct jwt_claims **ret_claims)
+int auth_device(struct hctx *ctx, struct jwt_claims **ret_claims)
 {
 	uint64_t deadline = http_deadline_in(ctx->cfg->login_timeout);
 	struct oidc_meta *meta = NULL;
@@ -63,7 +62,7 @@ int auth_device(struct pam_ctx *ctx, struct jwt_claims **ret_claims)
 		goto out;
 	r = jwt_validate(ctx->cfg, keys, id_token, strlen(id_token), JWT_ID_TOKEN, ctx->user, time(NULL), ret_claims);
 	if (ctx->debug)
-		pam_syslog(ctx->pamh, LOG_DEBUG, "device flow: %u token requests", grant->polls);
+		hlog(ctx, LOG_DEBUG, "device flow: %u token requests", grant->polls);
 out:
 	secret_free(answer);
 	secret_free(id_token);

@@ -3,43 +3,16 @@
  * Whatever the method, a login succeeds only when a fully validated token
  * names exactly ctx->user and the name is not bound to another object id.
  */
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <security/pam_ext.h>
 
 #include "auth.h"
 #include "conv.h"
 #include "err.h"
 #include "jwt.h"
-
-bool local_user_exists(const char *name)
-{
-	struct passwd pw, *res = NULL;
-	char buf[4096];
-	bool found = false;
-	FILE *f = fopen("/etc/passwd", "re");
-
-	if (!f)
-		return false;
-	while (fgetpwent_r(f, &pw, buf, sizeof(buf), &res) == 0) {
-		if (strcmp(pw.pw_name, name) == 0) {
-			found = true;
-			break;
-		}
-	}
-	fclose(f);
-	return found;
-}
-
-static void claims_cleanup(pam_handle_t *pamh, void *data, int status)
-{
-	(void)pamh;
-	(void)status;
-	jwt_claims_free(data);
-}
+#include "userdb.h"
 
 static const char *user_message(int r)
 {
@@ -60,6 +33,8 @@ static const char *user_message(int r)
 		return "Sign-in refused: the token is too old; get a fresh token and try again.";
 	case EL_ERR_BOUND_OTHER:
 		return "Sign-in refused: this user name belongs to another directory account on this host; ask an administrator.";
+	case EL_ERR_UID_CHANGED:
+		return "Sign-in refused: another first sign-in took this user's id meanwhile; connect again.";
 	case EL_ERR_DEVICE_DECLINED:
 		return "Sign-in was declined in the browser.";
 	case EL_ERR_DEVICE_EXPIRED:
@@ -70,8 +45,25 @@ static const char *user_message(int r)
 	}
 }
 
+/* One name per directory object: a new UPN for an object bound to another
+ * name is refused until an administrator renames it; say which command. */
+static void oid_other_name_refusal(const struct hctx *ctx, const struct jwt_claims *claims)
+{
+	char bound[EL_NAME_MAX + 1], msg[512];
+
+	if (udb_name_of_oid(ctx->cfg, claims->oid, claims->tid, bound, sizeof(bound)) < 0 ||
+	    udb_oid_other_name_message(msg, sizeof(msg), bound, claims->name) < 0) {
+		conv_error(ctx, user_message(EL_ERR_BOUND_OTHER));
+		return;
+	}
+	hlog(ctx, LOG_NOTICE, "login refused: user '%.64s' oid=%.36s is bound to '%.64s' on this host "
+	     "(an administrator runs: entra-login rename %.64s %.64s)", claims->name, claims->oid, bound, bound,
+	     claims->name);
+	conv_error(ctx, msg);
+}
+
 /* Auto mode: one prompt offers both ways. An empty answer means "device code". */
-static int auth_auto(struct pam_ctx *ctx, struct jwt_claims **ret_claims)
+static int auth_auto(struct hctx *ctx, struct jwt_claims **ret_claims)
 {
 	char *answer = NULL;
 	int r;
@@ -87,7 +79,7 @@ static int auth_auto(struct pam_ctx *ctx, struct jwt_claims **ret_claims)
 	return auth_token(ctx, answer, ret_claims);
 }
 
-int auth_token(struct pam_ctx *ctx, char *first_part, struct jwt_claims **ret_claims)
+int auth_token(struct hctx *ctx, char *first_part, struct jwt_claims **ret_claims)
 {
 	struct el_keys *keys = NULL;
 	char *token = NULL;
@@ -107,7 +99,7 @@ out:
 	return r;
 }
 
-int auth_run(struct pam_ctx *ctx)
+int auth_run(struct hctx *ctx)
 {
 	struct jwt_claims *claims = NULL;
 	int r, pr;
@@ -126,9 +118,11 @@ int auth_run(struct pam_ctx *ctx)
 	if (r == 0)
 		r = auth_bind_and_authorize(ctx, claims);
 	if (r < 0) {
-		pamctx_log(ctx, el_to_pam(r) == PAM_AUTHINFO_UNAVAIL ? LOG_ERR : LOG_NOTICE,
+		hctx_log(ctx, el_to_pam(r) == PAM_AUTHINFO_UNAVAIL ? LOG_ERR : LOG_NOTICE,
 			   "authentication failed", claims ? claims->oid : NULL, r);
-		if (r != EL_ERR_ABORTED)
+		if (r == EL_ERR_OID_OTHER_NAME && claims)
+			oid_other_name_refusal(ctx, claims);
+		else if (r != EL_ERR_ABORTED)
 			conv_error(ctx, user_message(r));
 		jwt_claims_free(claims);
 		/* The login name is ours (pamctx_open): a token naming something that is
@@ -137,11 +131,7 @@ int auth_run(struct pam_ctx *ctx)
 		pr = el_to_pam(r);
 		return pr == PAM_IGNORE ? PAM_AUTH_ERR : pr;
 	}
-	pamctx_log(ctx, LOG_INFO, "authenticated", claims->oid, 0);
-	pr = pam_set_data(ctx->pamh, PAM_ENTRA_DATA_CLAIMS, claims, claims_cleanup);
-	if (pr != PAM_SUCCESS) {
-		jwt_claims_free(claims);
-		return PAM_BUF_ERR;
-	}
+	hctx_log(ctx, LOG_INFO, "authenticated", claims->oid, 0);
+	jwt_claims_free(claims);
 	return PAM_SUCCESS;
 }

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
-#include <security/pam_ext.h>
 
 #include "auth.h"
 #include "authz.h"
@@ -19,13 +18,13 @@
 #include "jwt.h"
 #include "userdb.h"
 
-static void log_role(const struct pam_ctx *ctx, int prio, const char *event, const char *oid, const char *detail)
+static void log_role(const struct hctx *ctx, int prio, const char *event, const char *oid, const char *detail)
 {
-	pam_syslog(ctx->pamh, prio, "%s: user '%.64s' oid=%.36s rhost=%.64s service=%.32s: %s", event,
+	hlog(ctx, prio, "%s: user '%.64s' oid=%.36s rhost=%.64s service=%.32s: %s", event,
 		   ctx->user ? ctx->user : "?", oid ? oid : "-", ctx->rhost, ctx->service, detail);
 }
 
-int authz_resolve(const struct pam_ctx *ctx, const struct role_input *in, enum el_role *ret_role)
+int authz_resolve(const struct hctx *ctx, const struct role_input *in, enum el_role *ret_role)
 {
 	struct role_result res;
 	char detail[160];
@@ -65,9 +64,37 @@ const char *authz_message(int r)
 		       "\"Virtual Machine User Login\" on this machine; ask your Azure administrator.";
 	case EL_ERR_BOUND_OTHER:
 		return "Access denied: this user name belongs to another directory account on this host; ask an administrator.";
+	case EL_ERR_NOT_OURS:
+		return "Access denied: this user name is taken by a local account or group on this host; ask an administrator.";
+	case EL_ERR_NO_CERT_GRANT:
+		return "Access denied: directory users log in over SSH with an Entra certificate (az ssh vm) or a sign-in "
+		       "code, not with a key of their own.";
 	default:
 		return "Your Azure role on this machine cannot be checked right now; try again later or use a local account.";
 	}
+}
+
+int authz_record_login(const struct hctx *ctx, const char *name, const char *oid, const char *tid,
+		       const char *display, enum udb_role role)
+{
+	uint32_t uid = 0;
+	int r;
+
+	/* The single call site of the user database writer for PAM logins. The
+	 * session will run as the uid NSS announced to the host: the writer
+	 * refuses (EL_ERR_UID_CHANGED, nothing written) rather than bind another. */
+	r = udb_record_login_expect(ctx->cfg, name, oid, tid, display, role, (int64_t)time(NULL),
+				    ctx->announced_uid, &uid);
+	if (r == EL_ERR_UID_CHANGED) {
+		char detail[128];
+
+		snprintf(detail, sizeof(detail), "the uid %u NSS announced to the host was taken by another user",
+			 (unsigned)ctx->announced_uid);
+		log_role(ctx, LOG_ERR, "login refused", oid, detail);
+	}
+	if (r < 0)
+		return r;
+	return 0;
 }
 
 static enum udb_role to_udb(enum el_role role)
@@ -75,27 +102,15 @@ static enum udb_role to_udb(enum el_role role)
 	return role == EL_ROLE_ADMIN ? UDB_ROLE_ADMIN : role == EL_ROLE_USER ? UDB_ROLE_USER : UDB_ROLE_NONE;
 }
 
-static void decision_cleanup(pam_handle_t *pamh, void *data, int status)
+/* What auth decided goes back to the module (RESULT), which keeps it for account. */
+static void keep_decision(struct hctx *ctx, const struct jwt_claims *claims, enum el_role role)
 {
-	(void)pamh;
-	(void)status;
-	free(data);
+	memcpy(ctx->res_oid, claims->oid, sizeof(ctx->res_oid));
+	ctx->res_oid[sizeof(ctx->res_oid) - 1] = '\0';
+	ctx->res_role = role == EL_ROLE_ADMIN ? 2 : role == EL_ROLE_USER ? 1 : 0;
 }
 
-static void keep_decision(const struct pam_ctx *ctx, const struct jwt_claims *claims, enum el_role role)
-{
-	struct authz_decision *d = calloc(1, sizeof(*d));
-
-	if (!d)
-		return;		/* account will ask again */
-	memcpy(d->name, claims->name, sizeof(d->name));
-	memcpy(d->oid, claims->oid, sizeof(d->oid));
-	d->role = role;
-	if (pam_set_data(ctx->pamh, PAM_ENTRA_DATA_ROLE, d, decision_cleanup) != PAM_SUCCESS)
-		free(d);
-}
-
-int auth_bind_and_authorize(struct pam_ctx *ctx, const struct jwt_claims *claims)
+int auth_bind_and_authorize(struct hctx *ctx, const struct jwt_claims *claims)
 {
 	struct role_input in = { 0 };
 	enum el_role role = EL_ROLE_NONE;
@@ -125,8 +140,7 @@ int auth_bind_and_authorize(struct pam_ctx *ctx, const struct jwt_claims *claims
 	}
 	if (r < 0)
 		return r;
-	r = udb_record_login(ctx->cfg, claims->name, claims->oid, claims->tid, claims->display_name, to_udb(role),
-			     (int64_t)time(NULL), NULL);
+	r = authz_record_login(ctx, claims->name, claims->oid, claims->tid, claims->display_name, to_udb(role));
 	if (r < 0)
 		return r;
 	keep_decision(ctx, claims, role);

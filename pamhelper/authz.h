@@ -1,0 +1,33 @@
+/* authz.h - internal to pamhelper/authorize.c and pamhelper/account.c: the
+ * role decision of pam_entra.so, shared by auth (enforced there too, so a
+ * weak account line cannot let a role-less user in) and account.
+ *
+ * The decision auth made goes back to the module (RESULT), which keeps it
+ * in PAM data so that account, in the same PAM transaction, does not ask again.
+ */
+#ifndef EL_PAM_AUTHZ_H
+#define EL_PAM_AUTHZ_H
+
+#include "el_limits.h"
+#include "hctx.h"
+#include "roles.h"
+#include "userdb.h"
+
+/* Role lookups (IMDS, ARM, their retries) get this many http_timeouts in all. */
+#define AUTHZ_TIMEOUTS 3
+
+/* roles_resolve for ctx's configuration with the PAM deadline, logging
+ * sources that could not answer and the decision. Returns as roles_resolve;
+ * *ret_role is set on 0. */
+int authz_resolve(const struct hctx *ctx, const struct role_input *in, enum el_role *ret_role);
+
+/* Record an accepted login (bind on first login, role, last login) and
+ * refuse (EL_ERR_UID_CHANGED) when the uid recorded is not the one NSS
+ * announced to the host (ctx->announced_uid, 0 = none). Returns EL_ERR_*. */
+int authz_record_login(const struct hctx *ctx, const char *name, const char *oid, const char *tid,
+		       const char *display, enum udb_role role);
+
+/* The user-facing sentence for a refused role decision (one sentence, what to do next). */
+const char *authz_message(int r);
+
+#endif
