@@ -7,6 +7,7 @@ PKGS=(build-essential pkg-config libpam0g-dev libcurl4-openssl-dev libjansson-de
 	openssh-server openssh-client sudo python3-pytest python3-cryptography python3-jwt
 	python3-paramiko debhelper dpkg-dev fakeroot rpm lintian valgrind clang util-linux
 	ca-certificates curl openssl libclang-rt-14-dev gawk original-awk busybox)
+PKGS+=(cron)  # /etc/pam.d/cron: tests/integration/test_installed.py runs its account stage
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
