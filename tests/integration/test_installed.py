@@ -135,8 +135,11 @@ def test_user_role_ssh_works_sudo_refused(host, mfake):
     assert "aad_users" in g and "aad_admins" not in g, res.stdout
     assert "SUDO-OK" not in res.stdout and "sudo-rc=1" in res.stdout, res.stdout
     # and the same from a su session started by root
-    res = host.run(f"su {q(user)} -c 'sudo -n true && echo SUDO-OK; echo sudo-rc=$?'")
-    assert "SUDO-OK" not in res.stdout, res.stdout + res.stderr
+    res = host.run(host.as_user(user, "sudo -n true && echo SUDO-OK"))
+    assert res.returncode != 0 and "SUDO-OK" not in res.stdout, res.stdout + res.stderr
+    res = host.run(f"su - {q(user)} -c 'echo INSIDE; id'")
+    assert res.returncode == 0 and "INSIDE" in res.stdout, res.stdout + res.stderr
+    assert "aad_users" in groups_of(res.stdout) and "aad_admins" not in groups_of(res.stdout)
     for service in ("cron", "login"):
         res = pamtester(host, service, user, "acct_mgmt")
         assert res.returncode == 0, (service, res.stdout + res.stderr)
@@ -175,27 +178,42 @@ def test_never_seen_directory_user_refused_by_account(host):
     assert res.returncode != 0 and "INSIDE" not in res.stdout
 
 
-def test_su_from_root_sudo_u_cron_login_for_an_admin(host, mfake):
+@pytest.fixture(scope="module")
+def dave(host, mfake):
+    """An admin who signed in once over ssh (device code); later tests use no token of his."""
     user = "dave@contoso.com"
+    mfake.auto("none")
     res, _ = ssh_device_login(host, mfake, user, [ADMIN_APP_ROLE], tag="dave")
-    assert ok(res), res.stderr
-    # su from root: no sign-in, the account stage agrees with NSS
-    res = host.run(f"su - {q(user)} -c 'id; echo HOME=$HOME'")
+    mfake.auto("none")
+    assert ok(res) and "aad_admins" in groups_of(res.stdout), res.stdout + res.stderr
+    return user
+
+
+def test_su_from_root_to_directory_admin(host, dave):
+    """su from root: no sign-in (pam_rootok), the account stage agrees with NSS."""
+    res = host.run(f"su - {q(dave)} -c 'id; echo HOME=$HOME'")
     assert res.returncode == 0, res.stdout + res.stderr
-    assert f"uid=" in res.stdout and f"({user})" in res.stdout
-    assert "aad_admins" in groups_of(res.stdout) and f"HOME=/home/{user}" in res.stdout
-    # ... and sudo inside that su session (account stage again, no token anywhere)
-    res = host.run(f"su {q(user)} -c 'sudo -n id -un'")
+    assert f"({dave})" in res.stdout and "aad_admins" in groups_of(res.stdout), res.stdout
+    assert f"HOME=/home/{dave}" in res.stdout
+
+
+def test_sudo_inside_su_session_of_directory_admin(host, dave):
+    """sudo's account stage for an admin who holds no token in this process tree."""
+    res = host.run(host.as_user(dave, "sudo -n id -un"))
     assert res.returncode == 0 and res.stdout.strip() == "root", res.stdout + res.stderr
-    # sudo -u from root
-    res = host.run(f"sudo -u {q(user)} id")
+
+
+def test_sudo_u_directory_admin_from_root(host, dave):
+    res = host.run(f"sudo -u {q(dave)} id")
     assert res.returncode == 0, res.stdout + res.stderr
-    assert f"({user})" in res.stdout and "aad_admins" in groups_of(res.stdout)
-    # cron's and login's account stage
-    for service in ("cron", "login"):
-        res = pamtester(host, service, user, "acct_mgmt")
-        assert res.returncode == 0, (service, res.stdout + res.stderr)
-        assert "successfully" in res.stdout + res.stderr
+    assert f"({dave})" in res.stdout and "aad_admins" in groups_of(res.stdout), res.stdout
+
+
+@pytest.mark.parametrize("service", ["cron", "login"])
+def test_account_stage_of_cron_and_login_for_directory_admin(host, dave, service):
+    res = pamtester(host, service, dave, "acct_mgmt")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "successfully" in res.stdout + res.stderr
 
 
 def test_su_from_local_user_device_code(host, mfake):
