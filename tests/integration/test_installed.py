@@ -77,6 +77,17 @@ def test_package_installed_the_stacks(host):
     assert "authenticationmethods keyboard-interactive" in out
 
 
+def test_pam_hosts_load_no_network_library(host):
+    """Issue 11 sec.1: the module that su, sudo, login and cron load through common-auth links
+    neither libcurl nor OpenSSL nor jansson; the network code runs elsewhere (a helper it execs)."""
+    res = host.run("f=$(dpkg -L entra-login | grep '/security/pam_entra.so$'); echo $f; ldd $f")
+    assert res.returncode == 0 and "pam_entra.so" in res.stdout, res.stdout + res.stderr
+    libs = res.stdout.splitlines()[1:]
+    assert any("libpam.so" in ln for ln in libs), libs
+    bad = [ln.strip() for ln in libs if re.search(r"libcurl|libssl|libcrypto|libjansson|libjwt", ln)]
+    assert not bad, bad
+
+
 def test_admin_ssh_device_code_then_nopasswd_sudo(host, mfake):
     user = "alice@contoso.com"
     res, prompts = ssh_device_login(host, mfake, user, [ADMIN_APP_ROLE],
@@ -87,6 +98,7 @@ def test_admin_ssh_device_code_then_nopasswd_sudo(host, mfake):
     # the shipped %aad_admins NOPASSWD rule: no PAM "account management error"
     assert "SUDO-OK" in res.stdout and "\nroot\n" in res.stdout, res.stdout + res.stderr
     assert "account management" not in res.stderr, res.stderr
+    assert re.search(rf"Accepted keyboard-interactive/pam for {re.escape(user)} from 127\.0\.0\.1", host.sshd_log())
 
 
 def test_admin_sudo_reauth_device_code_and_token(host, mfake):
@@ -213,7 +225,7 @@ def test_sudo_u_directory_admin_from_root(host, dave):
 def test_account_stage_of_cron_and_login_for_directory_admin(host, dave, service):
     res = pamtester(host, service, dave, "acct_mgmt")
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "successfully" in res.stdout + res.stderr
+    assert "account management done" in res.stdout, res.stdout + res.stderr
 
 
 def test_su_from_local_user_device_code(host, mfake):
