@@ -73,39 +73,77 @@ def world_writable(written):
             if not stat.S_ISLNK(m) and m & 0o002 and not (stat.S_ISDIR(m) and m & stat.S_ISVTX)}
 
 
+class Attack:
+    """What the caller sets up for one case: environment, shell prefix, detectors."""
+
+    def __init__(self, host, mfake, case, d, keylog):
+        self.env = {"HOME": f"/home/{UNPRIV}", "TERM": "dumb", "LC_ALL": "C"}
+        self.prefix = ""
+        self.watches, self.listener = [], None
+        env = self.env
+        if case == "SSLKEYLOGFILE":
+            env["SSLKEYLOGFILE"] = keylog   # the reproducer of issue 11: umask 0 too, a 0666 file
+            self.prefix = "umask 0; "
+        elif case in ("https_proxy", "HTTPS_PROXY", "ALL_PROXY"):
+            self.listener = Listener()
+            env[case] = f"http://127.0.0.1:{self.listener.port}"
+        elif case in ("CURL_CA_BUNDLE", "SSL_CERT_FILE"):
+            ca = open(mfake.other_ca_file, "rb").read()
+            self.watches.append(FifoWatch(host.path(f"{d}/ca.pem"), ca))
+            env[case] = f"{d}/ca.pem"
+        elif case == "OPENSSL_CONF":
+            self.watches.append(FifoWatch(host.path(f"{d}/openssl.cnf"), OPENSSL_CNF))
+            env[case] = f"{d}/openssl.cnf"
+        elif case == "HOME_curlrc":
+            self.listener = Listener()
+            rc = f'proxy = "http://127.0.0.1:{self.listener.port}"\ninsecure\n'.encode()
+            self.watches.append(FifoWatch(host.path(f"{d}/.curlrc"), rc))
+            self.watches.append(FifoWatch(host.path(f"{d}/.netrc"), b"default login x password y\n"))
+            env["HOME"] = d
+        elif case == "umask0":
+            self.prefix = "umask 0; "
+        elif case == "RLIMIT_NOFILE8":
+            self.prefix = "ulimit -n 8; "
+
+    def close(self):
+        for w in self.watches:
+            w.close()
+        if self.listener:
+            self.listener.close()
+
+
+DETECTABLE = ["SSLKEYLOGFILE", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "CURL_CA_BUNDLE", "SSL_CERT_FILE",
+              "OPENSSL_CONF", "HOME_curlrc"]
+
+
+@pytest.mark.parametrize("case", DETECTABLE)
+def test_detectors_see_a_program_that_honours_the_variable(host, mfake, case):
+    """The control: the same setup catches an ordinary (not setuid) curl run by the same user,
+    so a PAM host that honoured the variable could not pass the test below."""
+    d = attacker_dir(host, "ctl-" + case.lower())
+    keylog = f"{d}/sslkeylog"
+    a = Attack(host, mfake, case, d, keylog)
+    try:
+        rc, out = host.pty(a.prefix + f"curl -sS --max-time 5 https://127.0.0.1:{mfake.https_port}/; true", [],
+                           env=a.env, user=UNPRIV)
+    finally:
+        a.close()
+    seen = sum(w.opens for w in a.watches) + (a.listener.hits if a.listener else 0)
+    if case == "SSLKEYLOGFILE":
+        seen += host.path(keylog).exists()
+    assert seen > 0, out
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_su_as_unprivileged_user_ignores_callers_environment(host, mfake, case):
     user = f"env-{case.lower().replace('_', '-')}@contoso.com"
-    env = {"HOME": f"/home/{UNPRIV}", "TERM": "dumb", "LC_ALL": "C"}
-    prefix = ""
-    watches, listener = [], None
     d = attacker_dir(host, case.lower())
-    if case == "SSLKEYLOGFILE":
-        env["SSLKEYLOGFILE"] = KEYLOG   # the reproducer of issue 11: umask 0 too, a 0666 file
-        prefix = "umask 0; "
-    elif case in ("https_proxy", "HTTPS_PROXY", "ALL_PROXY"):
-        listener = Listener()
-        env[case] = f"http://127.0.0.1:{listener.port}"
-    elif case in ("CURL_CA_BUNDLE", "SSL_CERT_FILE"):
-        ca = open(mfake.other_ca_file, "rb").read()
-        watches.append(FifoWatch(host.path(f"{d}/ca.pem"), ca))
-        env[case] = f"{d}/ca.pem"
-    elif case == "OPENSSL_CONF":
-        watches.append(FifoWatch(host.path(f"{d}/openssl.cnf"), OPENSSL_CNF))
-        env[case] = f"{d}/openssl.cnf"
-    elif case == "HOME_curlrc":
-        listener = Listener()
-        rc = f'proxy = "http://127.0.0.1:{listener.port}"\ninsecure\n'.encode()
-        watches.append(FifoWatch(host.path(f"{d}/.curlrc"), rc))
-        watches.append(FifoWatch(host.path(f"{d}/.netrc"), b"default login x password y\n"))
-        env["HOME"] = d
-    elif case == "umask0":
+    if case == "umask0":
         # The state directory starts empty, so the login creates every file in it under umask 0.
         res = host.run("find /var/lib/entra-login -mindepth 1 -delete")
         assert res.returncode == 0, res.stderr
-        prefix = "umask 0; "
-    elif case == "RLIMIT_NOFILE8":
-        prefix = "ulimit -n 8; "
+    a = Attack(host, mfake, case, d, KEYLOG)
+    env, prefix, watches, listener = a.env, a.prefix, a.watches, a.listener
     before = host.written()
     mfake.auto("none")
     mfake.auto("approve", upn=user, roles=[ADMIN_APP_ROLE], count=1)
@@ -114,16 +152,12 @@ def test_su_as_unprivileged_user_ignores_callers_environment(host, mfake, case):
                            user=UNPRIV)
     finally:
         mfake.auto("none")
-        for w in watches:
-            w.close()
-        if listener:
-            listener.close()
+        a.close()
     after = host.written()
     new = {p: v for p, v in after.items() if before.get(p) != v}
 
     assert rc >= 0, f"su killed by signal {-rc}:\n{out}"
     assert not re.search(r"Segmentation fault|core dumped|Aborted|stack smashing", out), out
-    assert not world_writable(new), (world_writable(new), out)
     if case == "SSLKEYLOGFILE":
         assert not host.path(KEYLOG).exists(), f"{KEYLOG} created: {oct(host.path(KEYLOG).stat().st_mode)}"
         assert KEYLOG not in after
@@ -131,6 +165,7 @@ def test_su_as_unprivileged_user_ignores_callers_environment(host, mfake, case):
         assert listener.hits == 0, f"the caller's proxy got {listener.hits} connection(s)"
     for w in watches:
         assert w.opens == 0, f"{w.path.name} opened {w.opens} time(s)"
+    assert not world_writable(new), (world_writable(new), out)
     if case == "RLIMIT_NOFILE8":
         # su may not even get to PAM with 8 descriptors; whatever happens, it fails closed or works
         if rc == 0:
