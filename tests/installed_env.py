@@ -92,6 +92,12 @@ def host_config(fake, ca_path, **keys):
         f"{k} = {v}\n" for k, v in conf.items() if v is not None)
 
 
+def _die_with_parent():
+    """preexec_fn: SIGKILL this child when the test process dies (survives exec)."""
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -225,7 +231,8 @@ class InstalledHost:
         log = open(self.tmp / "setup.log", "ab")
         self.holder = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "--", "bash",
                                         str(self.tmp / "setup.sh")], env=env, stdout=log,
-                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                       preexec_fn=_die_with_parent)
         log.close()
         self._wait(lambda: (self.tmp / "ready").exists(), "the namespace setup (dpkg -i)",
                    lambda: (self.tmp / "setup.log").read_text(errors="replace")
@@ -255,7 +262,7 @@ class InstalledHost:
                         "-o", f"Port={self.port}", "-o", "ListenAddress=127.0.0.1",
                         "-o", "HostKey=/etc/ssh/entra_test_host_key", "-o", "PidFile=/run/entra-test-sshd.pid",
                         "-o", "LogLevel=VERBOSE", "-o", "MaxStartups=50:30:100"]),
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         log.close()
 
         def listening():

@@ -41,7 +41,7 @@ CipherString = NULL
 """
 
 CASES = ["baseline", "SSLKEYLOGFILE", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "CURL_CA_BUNDLE",
-         "SSL_CERT_FILE", "OPENSSL_CONF", "HOME_curlrc", "umask0", "RLIMIT_NOFILE8"]
+         "SSL_CERT_FILE", "OPENSSL_CONF", "HOME_curlrc", "umask0", "RLIMIT_NOFILE8", "signals"]
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +79,7 @@ class Attack:
     def __init__(self, host, mfake, case, d, keylog):
         self.env = {"HOME": f"/home/{UNPRIV}", "TERM": "dumb", "LC_ALL": "C"}
         self.prefix = ""
+        self.launcher = "exec "     # how the shell starts su
         self.watches, self.listener = [], None
         env = self.env
         if case == "SSLKEYLOGFILE":
@@ -104,6 +105,12 @@ class Attack:
             self.prefix = "umask 0; "
         elif case == "RLIMIT_NOFILE8":
             self.prefix = "ulimit -n 8; "
+        elif case == "signals":
+            # Ignored and blocked signals survive exec: su starts with SIGCHLD, SIGPIPE, SIGALRM,
+            # SIGTERM ignored and SIGCHLD, SIGALRM, SIGTERM, SIGINT blocked.
+            self.launcher = ("exec perl -MPOSIX -e '$SIG{$_} = q(IGNORE) for qw(CHLD PIPE ALRM TERM); "
+                           "sigprocmask(SIG_BLOCK, POSIX::SigSet->new(SIGCHLD, SIGALRM, SIGTERM, SIGINT)); "
+                           "exec @ARGV or die' -- ")
 
     def close(self):
         for w in self.watches:
@@ -148,7 +155,7 @@ def test_su_as_unprivileged_user_ignores_callers_environment(host, mfake, case):
     mfake.auto("none")
     mfake.auto("approve", upn=user, roles=[ADMIN_APP_ROLE], count=1)
     try:
-        rc, out = host.pty(prefix + f"exec su {q(user)} -c 'echo INSIDE; id'", DEVICE_STEPS, env=env,
+        rc, out = host.pty(prefix + a.launcher + f"su {q(user)} -c 'echo INSIDE; id'", DEVICE_STEPS, env=env,
                            user=UNPRIV)
     finally:
         mfake.auto("none")
