@@ -352,8 +352,6 @@ class InstalledHost:
                         continue
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    proc.kill()
-                    proc.wait()
                     raise TimeoutError(f"pty command timed out; output so far:\n{out.decode(errors='replace')}")
                 r, _, _ = select.select([master], [], [], min(left, 0.5))
                 if r:
@@ -364,14 +362,16 @@ class InstalledHost:
                     if not chunk:
                         break
                     out += chunk
-                elif proc.poll() is not None and not steps:
-                    # exited; drain what is left
-                    continue
+                elif proc.poll() is not None:
+                    break       # exited, and nothing more to read within 0.5 s
             rc = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
         finally:
             os.close(master)
             if proc.poll() is None:
-                proc.kill()
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)     # its own session: su and its children
+                except OSError:
+                    proc.kill()
                 proc.wait()
         return rc, out.decode(errors="replace").replace("\r\n", "\n")
 
