@@ -1,0 +1,413 @@
+"""The product as a user gets it: the built .deb installed with `dpkg -i` inside a mount namespace,
+then real sshd, su, sudo, cron's and login's PAM stacks against the fake Entra ID.
+
+Nothing is written outside the namespace: /etc, /usr, /var, /run and /home are overlays on a tmpfs
+and /tmp is a fresh tmpfs, all private to the namespace, so they vanish with it. The PAM files are
+exactly what the package's postinst (pam-auth-update) wrote; sshd reads the stock
+/etc/ssh/sshd_config, which includes the drop-in the package installed (only the port, listen
+address, host key and pid file come from the command line).
+
+One namespace per test module (an `InstalledHost`): a holder process (`sleep`) keeps it alive and
+every command enters it with `nsenter --mount`. The test process reaches the namespace's files
+through /proc/<holder>/root. Waits are bounded by EL_INSTALLED_TIMEOUT (seconds, default 60).
+"""
+import os
+import pathlib
+import re
+import select
+import shlex
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+from entra_fake import CLIENT_ID, TENANT
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+TIMEOUT = float(os.environ.get("EL_INSTALLED_TIMEOUT", "60"))
+
+# Accounts created inside the namespace (useradd), visible only there.
+LOCAL_USER = "eltestlocal"          # has a password, may ssh and su
+LOCAL_SUDOER = "eltestsudoer"       # in group sudo, with a password
+UNPRIV = "elunpriv"                 # an unprivileged local user: the attacker of issue 11 sec.1
+PASSWORD = "correct horse battery staple"
+
+ASKPASS = r"""#!/bin/sh
+# Records every prompt (argv[1], info text included) and answers from the answers file, in order.
+dir=$(dirname "$0")
+printf '%s\n---\n' "$1" >> "$dir/prompts.log"
+n=$(cat "$dir/answer.idx" 2>/dev/null || echo 0)
+n=$((n + 1))
+echo "$n" > "$dir/answer.idx"
+sed -n "${n}p" "$dir/answers"
+"""
+
+
+def q(s):
+    return shlex.quote(str(s))
+
+
+def clean_env(**extra):
+    """The environment for a nested make: none of the outer make's flags or SAN settings
+    (same rule as test_packaging.clean_env)."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "GNUMAKEFLAGS", "SAN", "O",
+                        "CFLAGS", "LDFLAGS")}
+    env.update(extra)
+    return env
+
+
+_DEB = {}
+
+
+def build_deb(out_dir):
+    """`make deb` from this tree into a private O= directory, once per pytest process (the first
+    caller's out_dir wins). Returns (path of the .deb, seconds the build took)."""
+    if "deb" in _DEB:
+        return _DEB["deb"], 0.0
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    res = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "deb", f"O={out_dir}"],
+                         env=clean_env(), capture_output=True, text=True, timeout=900)
+    elapsed = time.monotonic() - t0
+    (out_dir / "make-deb.log").write_text(res.stdout + res.stderr)
+    if res.returncode != 0:
+        raise RuntimeError("make deb failed:\n" + (res.stdout + res.stderr)[-4000:])
+    debs = sorted((out_dir / "pkg" / "deb").glob("entra-login_*.deb"))
+    if len(debs) != 1:
+        raise RuntimeError(f"make deb built {debs}")
+    _DEB["deb"] = debs[0]
+    return debs[0], elapsed
+
+
+def host_config(fake, ca_path, **keys):
+    """/etc/entra-login.conf as an admin writes it for the fake tenant. role_sources is left at
+    its default (claims, static) unless given."""
+    conf = {"tenant_id": TENANT, "client_id": CLIENT_ID, "domains": "contoso.com",
+            "authority": fake.authority, "ca_file": ca_path, "http_timeout": 5, "login_timeout": 40}
+    conf.update(keys)
+    return "# written by tests/installed_env.py\n" + "".join(
+        f"{k} = {v}\n" for k, v in conf.items() if v is not None)
+
+
+def _die_with_parent():
+    """preexec_fn: SIGKILL this child when the test process dies (survives exec)."""
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+SETUP = r"""
+set -euo pipefail
+mount --make-rprivate /
+ovl=$R/ovl
+mkdir -p "$ovl"
+mount -t tmpfs -o mode=0755 tmpfs "$ovl"
+for d in /etc /usr /var /run /home; do
+	n=${d//\//_}
+	mkdir -p "$ovl/$n.u" "$ovl/$n.w"
+	mount -t overlay overlay -o "lowerdir=$d,upperdir=$ovl/$n.u,workdir=$ovl/$n.w" "$d"
+done
+cp "$CA" /etc/entra-login-test-ca.pem
+chmod 0644 /etc/entra-login-test-ca.pem
+
+# No real service actions while installing (policy-rc.d), no man-db index rebuild.
+printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+chmod 0755 /usr/sbin/policy-rc.d
+rm -f /var/lib/man-db/auto-update
+mkdir -p /run/sshd
+
+DEBIAN_FRONTEND=noninteractive dpkg -i "$DEB" >"$R/dpkg.log" 2>&1
+
+cat "$R/entra-login.conf" >/etc/entra-login.conf
+ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/entra_test_host_key
+
+useradd -m -s /bin/bash "$LOCAL_USER"
+useradd -m -s /bin/bash -G sudo "$LOCAL_SUDOER"
+useradd -m -s /bin/bash "$UNPRIV"
+printf '%s:%s\n' "$LOCAL_USER" "$PASSWORD" "$LOCAL_SUDOER" "$PASSWORD" "$UNPRIV" "$PASSWORD" | chpasswd
+
+# /tmp becomes the namespace's own; the overlays' upper dirs and $R stay reachable below /run.
+mkdir -p /run/entra-test/ovl /run/entra-test/r
+mount --bind "$ovl" /run/entra-test/ovl
+mount --bind "$R" /run/entra-test/r
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+touch /run/entra-test/r/ready
+exec sleep 86400
+"""
+
+
+class Listener:
+    """A TCP listener on 127.0.0.1 that counts connections and closes them (a would-be proxy)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.hits = 0
+        self._stop = False
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self):
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.hits += 1
+            conn.close()
+
+    def close(self):
+        self._stop = True
+        self.thread.join(2)
+        self.sock.close()
+
+
+class FifoWatch:
+    """A FIFO that reports every process opening it for reading (the open blocks until a writer
+    comes, so none is missed): each is counted and then reads `content` (what the attacker wants
+    it to read) and end of file."""
+
+    def __init__(self, path, content=b""):
+        self.path = pathlib.Path(path)
+        self.content = content
+        os.mkfifo(self.path, 0o644)
+        self.opens = 0
+        self._stop = False
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self):
+        while not self._stop:
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:     # ENXIO: nobody has it open for reading
+                time.sleep(0.02)
+                continue
+            self.opens += 1
+            try:
+                os.write(fd, self.content)
+            except OSError:
+                pass
+            os.close(fd)
+            time.sleep(0.05)
+
+    def close(self):
+        self._stop = True
+        self.thread.join(2)
+
+
+class InstalledHost:
+    def __init__(self, tmp, deb, fake, config_keys=None):
+        self.tmp = pathlib.Path(tmp)
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        self.deb = pathlib.Path(deb)
+        self.fake = fake
+        self.config_keys = dict(config_keys or {})
+        self.holder = None
+        self.sshd = None
+        self.port = None
+        self.timings = {}
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self):
+        t0 = time.monotonic()
+        (self.tmp / "entra-login.conf").write_text(
+            host_config(self.fake, "/etc/entra-login-test-ca.pem", **self.config_keys))
+        (self.tmp / "setup.sh").write_text(SETUP)
+        env = dict(os.environ, R=str(self.tmp), DEB=str(self.deb), CA=str(self.fake.ca_file),
+                   LOCAL_USER=LOCAL_USER, LOCAL_SUDOER=LOCAL_SUDOER, UNPRIV=UNPRIV, PASSWORD=PASSWORD,
+                   LC_ALL="C")
+        log = open(self.tmp / "setup.log", "ab")
+        self.holder = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "--", "bash",
+                                        str(self.tmp / "setup.sh")], env=env, stdout=log,
+                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                       preexec_fn=_die_with_parent)
+        log.close()
+        self._wait(lambda: (self.tmp / "ready").exists(), "the namespace setup (dpkg -i)",
+                   lambda: (self.tmp / "setup.log").read_text(errors="replace")
+                   + self.dpkg_log())
+        self.timings["install"] = time.monotonic() - t0
+        t0 = time.monotonic()
+        self.start_sshd()
+        self.timings["sshd"] = time.monotonic() - t0
+        return self
+
+    def _wait(self, cond, what, details, proc=None):
+        proc = proc or self.holder
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            if cond():
+                return
+            if proc.poll() is not None:
+                raise RuntimeError(f"{what}: exited with {proc.returncode}\n{details()[-4000:]}")
+            time.sleep(0.05)
+        raise RuntimeError(f"{what}: not ready after {TIMEOUT:.0f} s\n{details()[-4000:]}")
+
+    def start_sshd(self):
+        self.port = free_port()
+        log = open(self.tmp / "sshd.log", "ab")
+        self.sshd = subprocess.Popen(
+            self.enter(["/usr/sbin/sshd", "-D", "-e", "-f", "/etc/ssh/sshd_config",
+                        "-o", f"Port={self.port}", "-o", "ListenAddress=127.0.0.1",
+                        "-o", "HostKey=/etc/ssh/entra_test_host_key", "-o", "PidFile=/run/entra-test-sshd.pid",
+                        "-o", "LogLevel=VERBOSE", "-o", "MaxStartups=50:30:100"]),
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        log.close()
+
+        def listening():
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return True
+            except OSError:
+                return False
+        self._wait(listening, "sshd", self.sshd_log, proc=self.sshd)
+
+    def stop(self):
+        for p in (self.sshd, self.holder):
+            if p and p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(5)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+
+    def sshd_log(self):
+        try:
+            return (self.tmp / "sshd.log").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def dpkg_log(self):
+        try:
+            return (self.tmp / "dpkg.log").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    # ------------------------------------------------------------ inside the namespace
+    def enter(self, argv):
+        return ["nsenter", "-t", str(self.holder.pid), "-m", "--"] + list(argv)
+
+    def path(self, p):
+        """A path of the namespace, as the test process reaches it."""
+        return pathlib.Path(f"/proc/{self.holder.pid}/root") / str(p).lstrip("/")
+
+    def run(self, script, input=None, timeout=None):
+        """bash -c script inside the namespace, as root."""
+        return subprocess.run(self.enter(["bash", "-c", script]), capture_output=True, text=True,
+                              input=input, timeout=timeout or TIMEOUT, env=dict(os.environ, LC_ALL="C"))
+
+    @staticmethod
+    def as_user(user, command):
+        """A shell command line that runs `command` (a shell string) as user, with the groups
+        NSS reports for them (no PAM involved)."""
+        return (f"setpriv --reuid={q(user)} --regid={q(user)} --init-groups "
+                f"env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/tmp LC_ALL=C bash -c {q(command)}")
+
+    def pty(self, command, steps, env=None, user=None, timeout=None):
+        """Run `command` (a shell string) in the namespace on a pseudo-terminal, as `user` (root
+        if None) with exactly the environment `env` (PATH added if missing). steps: a list of
+        (regex, answer): wait until regex appears in the output after the previous match, then
+        type answer + newline. Returns (exit status, all output). A negative status means a
+        signal killed the command."""
+        env = dict(env or {})
+        env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+        envargs = [f"{k}={v}" for k, v in env.items()]
+        inner = ["env", "-i", *envargs, "bash", "-c", command]
+        if user:
+            inner = ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", *inner]
+        master, slave = os.openpty()
+
+        def ctty():
+            import fcntl
+            import termios
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        proc = subprocess.Popen(self.enter(inner), stdin=slave, stdout=slave, stderr=slave,
+                                start_new_session=True, preexec_fn=ctty, close_fds=True)
+        os.close(slave)
+        out = b""
+        pos = 0
+        steps = list(steps)
+        deadline = time.monotonic() + (timeout or TIMEOUT)
+        try:
+            while True:
+                if steps:
+                    m = re.search(steps[0][0].encode(), out[pos:])
+                    if m:
+                        pos += m.end()
+                        os.write(master, steps[0][1].encode() + b"\n")
+                        steps.pop(0)
+                        continue
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"pty command timed out; output so far:\n{out.decode(errors='replace')}")
+                r, _, _ = select.select([master], [], [], min(left, 0.5))
+                if r:
+                    try:
+                        chunk = os.read(master, 65536)
+                    except OSError:     # EIO: every writer closed the terminal
+                        chunk = b""
+                    if not chunk:
+                        break
+                    out += chunk
+                elif proc.poll() is not None:
+                    break       # exited, and nothing more to read within 0.5 s
+            rc = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+        finally:
+            os.close(master)
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)     # its own session: su and its children
+                except OSError:
+                    proc.kill()
+                proc.wait()
+        return rc, out.decode(errors="replace").replace("\r\n", "\n")
+
+    # ------------------------------------------------------------ ssh client (outside)
+    def ssh(self, user, command, answers, methods="keyboard-interactive", tag="c", timeout=None):
+        """A stock OpenSSH client answering prompts from `answers` via SSH_ASKPASS.
+        Returns (CompletedProcess, prompts seen)."""
+        d = self.tmp / f"client-{tag}"
+        d.mkdir(parents=True, exist_ok=True)
+        for f in ("prompts.log", "answer.idx"):
+            (d / f).unlink(missing_ok=True)
+        (d / "answers").write_text("".join(a + "\n" for a in answers))
+        ap = d / "askpass"
+        ap.write_text(ASKPASS)
+        ap.chmod(0o700)
+        env = dict(os.environ, SSH_ASKPASS=str(ap), SSH_ASKPASS_REQUIRE="force", DISPLAY=":0")
+        cmd = ["ssh", "-F", "/dev/null", "-p", str(self.port), "-l", user,
+               "-o", "StrictHostKeyChecking=no", "-o", f"UserKnownHostsFile={d}/known_hosts",
+               "-o", f"PreferredAuthentications={methods}", "-o", "NumberOfPasswordPrompts=1",
+               "-o", "ConnectTimeout=10", "-o", "BatchMode=no", "-T", "127.0.0.1", command]
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout or TIMEOUT * 2, env=env,
+                             stdin=subprocess.DEVNULL)
+        prompts = (d / "prompts.log").read_text() if (d / "prompts.log").exists() else ""
+        return res, prompts
+
+    # ------------------------------------------------------------ what the namespace wrote
+    def written(self):
+        """{namespace path: (mode, uid)} of everything written into the overlays so far."""
+        out = {}
+        ovl = self.path("/run/entra-test/ovl")
+        for upper in ovl.glob("*.u"):
+            base = "/" + upper.name[:-2].lstrip("_").replace("_", "/")
+            for dirpath, dirnames, filenames in os.walk(upper):
+                for name in dirnames + filenames:
+                    p = pathlib.Path(dirpath) / name
+                    st = p.lstat()
+                    rel = p.relative_to(upper)
+                    out[f"{base}/{rel}"] = (st.st_mode, st.st_uid)
+        return out

@@ -1,0 +1,274 @@
+"""Issue 11, "what it must show" 1: the product as the .deb installs it.
+
+`dpkg -i` of the freshly built package inside a mount namespace (tests/installed_env.py), so the
+PAM files are exactly what pam-auth-update wrote, nsswitch.conf is what nsswitch-edit wrote, and
+sshd reads the stock sshd_config with the package's drop-in. Then real sshd, sudo (the shipped
+NOPASSWD rule and a rule that re-authenticates), su (from root and from a local user), and the
+account stage of cron's and login's PAM stacks, for an admin, a user, a directory user without a
+role and local users. The default role_sources (claims, static) is kept, as the issue reproduced.
+"""
+import re
+
+import pytest
+
+from conftest import token_parts
+from entra_fake import ADMIN_APP_ROLE, USER_APP_ROLE, FakeEntra
+from installed_env import (LOCAL_SUDOER, LOCAL_USER, PASSWORD, UNPRIV, InstalledHost, build_deb, q)
+
+DEVICE_STEPS = [(r"Press Enter", ""), (r"Press Enter", "")]
+
+
+@pytest.fixture(scope="module")
+def mfake(fake_material, tmp_path_factory):
+    fe = FakeEntra().start(tmp_path_factory.mktemp("installed-fake"), interval=0, material_from=fake_material)
+    yield fe
+    fe.stop()
+
+
+@pytest.fixture(scope="module")
+def host(mfake, tmp_path_factory):
+    deb, secs = build_deb(tmp_path_factory.getbasetemp() / "installed-deb")
+    h = InstalledHost(tmp_path_factory.mktemp("installed-host"), deb, mfake).start()
+    print(f"\ninstalled host: make deb {secs:.1f}s, dpkg -i + setup {h.timings['install']:.1f}s, "
+          f"sshd {h.timings['sshd']:.1f}s")
+    yield h
+    h.stop()
+
+
+@pytest.fixture(autouse=True)
+def clean_queue(mfake):
+    mfake.auto("none")
+    yield
+    mfake.auto("none")
+
+
+def ssh_device_login(host, fake, user, roles, command="id", tag="c"):
+    fake.auto("approve", upn=user, roles=roles, count=1)
+    return host.ssh(user, command, answers=["", ""], tag=tag)
+
+
+def ok(res):
+    return res.returncode == 0
+
+
+def groups_of(id_output):
+    m = re.search(r"groups=(\S+)", id_output)
+    return set(re.findall(r"\(([^)]+)\)", m.group(1))) if m else set()
+
+
+def pamtester(host, service, user, *ops):
+    return host.run(f"pamtester {q(service)} {q(user)} {' '.join(ops)}")
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def test_package_installed_the_stacks(host):
+    """The setup is what a user gets: pam-auth-update put the module in the common stacks, sshd
+    reads the drop-in, nsswitch has entra."""
+    res = host.run("dpkg-query -W -f '${Status}' entra-login; echo; "
+                   "grep -l pam_entra /etc/pam.d/common-*; grep -c entra /etc/nsswitch.conf; "
+                   "sshd -T -C user=x@contoso.com,host=localhost,addr=127.0.0.1 | grep -i '^authenticationmethods'")
+    assert res.returncode == 0, res.stdout + res.stderr + host.dpkg_log()
+    out = res.stdout
+    assert "install ok installed" in out
+    for f in ("common-auth", "common-account", "common-session"):
+        assert f"/etc/pam.d/{f}" in out
+    assert "authenticationmethods keyboard-interactive" in out
+
+
+def test_pam_hosts_load_no_network_library(host):
+    """Issue 11 sec.1: the module that su, sudo, login and cron load through common-auth links
+    neither libcurl nor OpenSSL nor jansson; the network code runs elsewhere (a helper it execs)."""
+    res = host.run("f=$(dpkg -L entra-login | grep '/security/pam_entra.so$'); echo $f; ldd $f")
+    assert res.returncode == 0 and "pam_entra.so" in res.stdout, res.stdout + res.stderr
+    libs = res.stdout.splitlines()[1:]
+    assert any("libpam.so" in ln for ln in libs), libs
+    bad = [ln.strip() for ln in libs if re.search(r"libcurl|libssl|libcrypto|libjansson|libjwt", ln)]
+    assert not bad, bad
+
+
+def test_admin_ssh_device_code_then_nopasswd_sudo(host, mfake):
+    user = "alice@contoso.com"
+    res, prompts = ssh_device_login(host, mfake, user, [ADMIN_APP_ROLE],
+                                    "id; sudo -n id -un && echo SUDO-OK; echo sudo-rc=$?")
+    assert ok(res), res.stderr + host.sshd_log()[-3000:]
+    assert re.search(rf"as {re.escape(user)}, open https://\S+ and enter the code", prompts)
+    assert {"aad_admins", "aad_users"} <= groups_of(res.stdout), res.stdout
+    # the shipped %aad_admins NOPASSWD rule: no PAM "account management error"
+    assert "SUDO-OK" in res.stdout and "\nroot\n" in res.stdout, res.stdout + res.stderr
+    assert "account management" not in res.stderr, res.stderr
+    assert re.search(rf"Accepted keyboard-interactive/pam for {re.escape(user)} from 127\.0\.0\.1", host.sshd_log())
+
+
+def test_admin_sudo_reauth_device_code_and_token(host, mfake):
+    """A rule that makes sudo authenticate: the directory admin re-authenticates through
+    common-auth (pam_entra, device code or pasted token) and the account stage."""
+    user = "rita@contoso.com"
+    res, _ = ssh_device_login(host, mfake, user, [ADMIN_APP_ROLE], tag="rita")
+    assert ok(res), res.stderr
+    uid = host.run(f"id -u {q(user)}").stdout.strip()
+    assert uid.isdigit()
+    host.run(f"printf '#{uid} ALL=(ALL) PASSWD: ALL\\n' >/etc/sudoers.d/zz-entra-test-reauth; "
+             "chmod 0440 /etc/sudoers.d/zz-entra-test-reauth")
+    try:
+        # NOPASSWD no longer applies to her: without an answer sudo must refuse
+        res = host.run(host.as_user(user, "sudo -n -k id -un"))
+        assert res.returncode != 0 and "root" not in res.stdout, res.stdout + res.stderr
+
+        mfake.clear_requests()
+        mfake.auto("approve", upn=user, roles=[ADMIN_APP_ROLE], count=1)
+        res = host.run(host.as_user(user, "sudo -S -k id -un"), input="\n\n")
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert res.stdout.strip().splitlines()[-1] == "root"
+        assert f"as {user}, open https://" in res.stderr
+        assert len(mfake.requests("devicecode")) == 1
+
+        # (sudo refuses a conversation reply of PAM_MAX_RESP_SIZE = 512 bytes or more)
+        tok = mfake.mint("access_v2", upn=user, roles=[ADMIN_APP_ROLE])
+        res = host.run(host.as_user(user, "sudo -S -k id -un"), input=token_parts(tok, 500))
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert res.stdout.strip().splitlines()[-1] == "root"
+
+        # someone else's token does not re-authenticate her
+        tok = mfake.mint("access_v2", upn="mallory@contoso.com", roles=[ADMIN_APP_ROLE])
+        res = host.run(host.as_user(user, "sudo -S -k id -un"), input=token_parts(tok, 500))
+        assert res.returncode != 0 and "root" not in res.stdout, res.stdout + res.stderr
+    finally:
+        host.run("rm -f /etc/sudoers.d/zz-entra-test-reauth")
+
+
+def test_user_role_ssh_works_sudo_refused(host, mfake):
+    user = "bob@contoso.com"
+    res, _ = ssh_device_login(host, mfake, user, [USER_APP_ROLE],
+                              "id; sudo -n true && echo SUDO-OK; echo sudo-rc=$?")
+    assert ok(res), res.stderr + host.sshd_log()[-3000:]
+    g = groups_of(res.stdout)
+    assert "aad_users" in g and "aad_admins" not in g, res.stdout
+    assert "SUDO-OK" not in res.stdout and "sudo-rc=1" in res.stdout, res.stdout
+    # and the same from a su session started by root
+    res = host.run(host.as_user(user, "sudo -n true && echo SUDO-OK"))
+    assert res.returncode != 0 and "SUDO-OK" not in res.stdout, res.stdout + res.stderr
+    res = host.run(f"su - {q(user)} -c 'echo INSIDE; id'")
+    assert res.returncode == 0 and "INSIDE" in res.stdout, res.stdout + res.stderr
+    assert "aad_users" in groups_of(res.stdout) and "aad_admins" not in groups_of(res.stdout)
+    for service in ("cron", "login"):
+        res = pamtester(host, service, user, "acct_mgmt")
+        assert res.returncode == 0, (service, res.stdout + res.stderr)
+
+
+def test_no_role_refused_everywhere(host, mfake):
+    user = "carol@contoso.com"
+    res, prompts = ssh_device_login(host, mfake, user, [])
+    assert res.returncode != 0 and "uid=" not in res.stdout
+    assert "Virtual Machine Administrator Login" in prompts + res.stderr
+
+    # su from an unprivileged local user, signing in as her (no role): refused
+    mfake.auto("approve", upn=user, roles=[], count=1)
+    rc, out = host.pty(f"su {q(user)} -c 'echo INSIDE; id'", DEVICE_STEPS, user=UNPRIV)
+    assert rc != 0 and "INSIDE" not in out, out
+    # su from root (no authentication: account stage only), cron, login, sudo
+    res = host.run(f"su {q(user)} -c 'echo INSIDE'")
+    assert res.returncode != 0 and "INSIDE" not in res.stdout, res.stdout + res.stderr
+    res = host.run(f"su - {q(user)} -c 'echo INSIDE'")
+    assert res.returncode != 0 and "INSIDE" not in res.stdout, res.stdout + res.stderr
+    for service in ("cron", "login", "sudo", "sshd"):
+        res = pamtester(host, service, user, "acct_mgmt")
+        assert res.returncode != 0, (service, res.stdout + res.stderr)
+    res = host.run(host.as_user(user, "sudo -n true && echo SUDO-OK"))
+    assert res.returncode != 0 and "SUDO-OK" not in res.stdout, res.stdout + res.stderr
+    res = host.run(f"id {q(user)}")
+    assert "aad_users" not in groups_of(res.stdout) and "aad_admins" not in groups_of(res.stdout)
+
+
+def test_never_seen_directory_user_refused_by_account(host):
+    user = "nobody-yet@contoso.com"
+    for service in ("cron", "login"):
+        res = pamtester(host, service, user, "acct_mgmt")
+        assert res.returncode != 0, (service, res.stdout + res.stderr)
+    res = host.run(f"su {q(user)} -c 'echo INSIDE'")
+    assert res.returncode != 0 and "INSIDE" not in res.stdout
+
+
+@pytest.fixture(scope="module")
+def dave(host, mfake):
+    """An admin who signed in once over ssh (device code); later tests use no token of his."""
+    user = "dave@contoso.com"
+    mfake.auto("none")
+    res, _ = ssh_device_login(host, mfake, user, [ADMIN_APP_ROLE], tag="dave")
+    mfake.auto("none")
+    assert ok(res) and "aad_admins" in groups_of(res.stdout), res.stdout + res.stderr
+    return user
+
+
+def test_su_from_root_to_directory_admin(host, dave):
+    """su from root: no sign-in (pam_rootok), the account stage agrees with NSS."""
+    res = host.run(f"su - {q(dave)} -c 'id; echo HOME=$HOME'")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert f"({dave})" in res.stdout and "aad_admins" in groups_of(res.stdout), res.stdout
+    assert f"HOME=/home/{dave}" in res.stdout
+
+
+def test_sudo_inside_su_session_of_directory_admin(host, dave):
+    """sudo's account stage for an admin who holds no token in this process tree."""
+    res = host.run(host.as_user(dave, "sudo -n id -un"))
+    assert res.returncode == 0 and res.stdout.strip() == "root", res.stdout + res.stderr
+
+
+def test_sudo_u_directory_admin_from_root(host, dave):
+    res = host.run(f"sudo -u {q(dave)} id")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert f"({dave})" in res.stdout and "aad_admins" in groups_of(res.stdout), res.stdout
+
+
+@pytest.mark.parametrize("service", ["cron", "login"])
+def test_account_stage_of_cron_and_login_for_directory_admin(host, dave, service):
+    res = pamtester(host, service, dave, "acct_mgmt")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "account management done" in res.stdout, res.stdout + res.stderr
+
+
+def test_su_from_local_user_device_code(host, mfake):
+    user = "erin@contoso.com"
+    mfake.auto("approve", upn=user, roles=[ADMIN_APP_ROLE], count=1)
+    rc, out = host.pty(f"su {q(user)} -c 'id; sudo -n id -un'", DEVICE_STEPS, user=UNPRIV)
+    assert rc == 0, out
+    assert re.search(rf"as {re.escape(user)}, open https://\S+ and enter the code", out), out
+    assert f"({user})" in out and "aad_admins" in groups_of(out), out
+    assert out.strip().splitlines()[-1] == "root", out
+
+
+def test_su_from_local_user_pasted_token(host, mfake):
+    user = "frank@contoso.com"
+    tok = mfake.mint("access_v2", upn=user, roles=[USER_APP_ROLE])
+    parts = [tok[i:i + 1000] for i in range(0, len(tok), 1000)]
+    steps = [(r"\(part \d+, empty line to finish\): ", p) for p in parts + [""]]
+    mfake.clear_requests()
+    rc, out = host.pty(f"su {q(user)} -c id", steps, user=UNPRIV)
+    assert rc == 0, out
+    assert f"({user})" in out and "aad_users" in groups_of(out) and "aad_admins" not in groups_of(out), out
+    assert mfake.requests("devicecode") == []
+
+
+def test_local_users_unchanged(host):
+    # ssh with a password
+    res, _ = host.ssh(LOCAL_USER, "id -un", answers=[PASSWORD], methods="password", tag="local")
+    assert res.returncode == 0 and res.stdout.strip() == LOCAL_USER, res.stderr + host.sshd_log()[-2000:]
+    res, _ = host.ssh(LOCAL_USER, "id -un", answers=["wrong"], methods="password", tag="local-bad")
+    assert res.returncode != 0 and LOCAL_USER not in res.stdout
+    # su from one local user to another, with the password
+    rc, out = host.pty(f"su {LOCAL_USER} -c 'id -un'", [(r"[Pp]assword:", PASSWORD)], user=UNPRIV)
+    assert rc == 0 and out.strip().splitlines()[-1] == LOCAL_USER, out
+    rc, out = host.pty(f"su {LOCAL_USER} -c 'id -un'", [(r"[Pp]assword:", "wrong")], user=UNPRIV)
+    assert rc != 0 and "Authentication failure" in out, out
+    # sudo of a local sudoer, with the password
+    res = host.run(host.as_user(LOCAL_SUDOER, "sudo -S -k id -un"), input=PASSWORD + "\n")
+    assert res.returncode == 0 and res.stdout.strip() == "root", res.stdout + res.stderr
+    res = host.run(host.as_user(LOCAL_SUDOER, "sudo -S -k id -un"), input="wrong\n")
+    assert res.returncode != 0 and "root" not in res.stdout
+    # su from root, cron, login
+    res = host.run(f"su - {LOCAL_USER} -c 'id -un'")
+    assert res.returncode == 0 and res.stdout.strip() == LOCAL_USER, res.stdout + res.stderr
+    for service in ("cron", "login"):
+        res = pamtester(host, service, LOCAL_USER, "acct_mgmt")
+        assert res.returncode == 0, (service, res.stdout + res.stderr)
