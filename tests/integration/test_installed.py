@@ -74,7 +74,7 @@ def test_package_installed_the_stacks(host):
     assert "install ok installed" in out
     for f in ("common-auth", "common-account", "common-session"):
         assert f"/etc/pam.d/{f}" in out
-    assert "authenticationmethods keyboard-interactive" in out
+    assert "authenticationmethods publickey keyboard-interactive" in out   # issue 14: certificates or k-i
 
 
 def test_pam_hosts_load_no_network_library(host):
