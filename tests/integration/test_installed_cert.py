@@ -271,3 +271,38 @@ def test_purge_gives_back_sshd_config_as_before(host, local_key):
         assert res.returncode == 0 and res.stdout.strip() == LOCAL_USER, res.stderr + read(out, ".sshd")[-2000:]
     finally:
         host.stop_proc(sshd)
+
+
+@pytest.fixture
+def arm_config(host, mfake):
+    """role_sources = arm for this test: the fake's IMDS (the VM's managed identity) and ARM
+    role assignments; the installed config is given back afterwards."""
+    conf = host.path("/etc/entra-login.conf")
+    saved = conf.read_text()
+    conf.write_text(saved.replace("role_sources = static\n", "role_sources = arm\n")
+                    + f"imds_url = {mfake.imds_url}\narm_url = {mfake.arm_url}\n")
+    yield
+    conf.write_text(saved)
+    mfake.set_roles()
+
+
+def test_arm_role_certificate_login_and_revocation(host, mfake, arm_config):
+    """role_sources = arm (the README's RBAC setup): the role comes from Azure role assignments
+    read with the VM's identity; removing the assignment refuses the next certificate."""
+    user = "erin@contoso.com"
+    mfake.set_roles((oid_for(user), "admin", "rg"))
+    c, cert = cert_for(mfake, host, user, "erin")
+    res = host.ssh_key(user, "id; sudo -n true && echo SUDO-OK; echo sudo-rc=$?", c.key_path, cert, tag="erin")
+    assert res.returncode == 0, res.stderr + host.sshd_log()[-3000:]
+    assert {"aad_admins", "aad_users"} <= groups_of(res.stdout), res.stdout
+    assert "SUDO-OK" in res.stdout, res.stdout + res.stderr
+    granted = syslog_lines(host, f"certificate for {user} oid {oid_for(user)} granted")
+    assert granted and "role admin (source arm)" in granted[-1][2], host.syslog.text()[-3000:]
+    assert mfake.requests("arm"), "ARM was not asked"
+
+    # the assignment is removed in Azure: the next certificate (az ssh vm fetches a new one) is refused
+    mfake.set_roles()
+    res = host.ssh_key(user, "id", c.key_path, c.refresh(), tag="erin-revoked")
+    assert res.returncode != 0 and "uid=" not in res.stdout, res.stdout
+    refused = syslog_lines(host, f"certificate for {user} oid {oid_for(user)} refused")
+    assert refused and "(EL_ERR_ROLE_NONE)" in refused[-1][2], host.syslog.text()[-3000:]
