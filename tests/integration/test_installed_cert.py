@@ -4,8 +4,10 @@ exactly as `dpkg -i` put it (/etc/ssh/sshd_config.d/50-entra-login.conf: Authori
 pam-auth-update wrote, sudo's shipped rule, and the stock OpenSSH client with a certificate the
 fake Entra issued as `az ssh cert` requests it (tests/az_ssh_cert.py).
 
-Roles come from a token-free source only (role_sources = static): a certificate carries no token,
-so this needs nothing of issue 11's account-stage work. Every syslog line of the namespace is
+Roles come from token-free sources only (role_sources = static; one test arm through the fake's
+IMDS and ARM): a certificate carries no token, so none of this depends on issue 11's account-stage
+work. `dpkg -r` and `dpkg -P` run in a namespace nested in the host's, so the other tests keep
+the package. Every syslog line of the namespace is
 captured (installed_env.InstalledHost(syslog=True)), so the module's and the command's authpriv
 lines are asserted, and no certificate or token text may appear in them.
 """
