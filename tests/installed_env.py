@@ -104,6 +104,20 @@ def free_port():
         return s.getsockname()[1]
 
 
+# Files and effective configuration of sshd: `ssh_snapshot PREFIX` writes PREFIX.files (names,
+# modes, owners, contents of /etc/ssh except host keys) and PREFIX.T.<user> (`sshd -T` for a
+# directory name and a local user, host keys left out).
+SSH_SNAPSHOT = r"""
+ssh_snapshot() {
+	( cd /etc/ssh && find . ! -name '*_key' ! -name '*_key.pub' -printf '%p %y %m %U:%G\n' | LC_ALL=C sort &&
+	  find . -type f ! -name '*_key' ! -name '*_key.pub' -print0 | LC_ALL=C sort -z | xargs -0 md5sum ) >"$1.files"
+	for u in someone@contoso.com "$LOCAL_USER"; do
+		sshd -T -f /etc/ssh/sshd_config -C "user=$u,host=localhost,addr=127.0.0.1" \
+			2>&1 | grep -v '^hostkey ' | LC_ALL=C sort >"$1.T.$u"
+	done
+}
+"""
+
 SETUP = r"""
 set -euo pipefail
 mount --make-rprivate /
@@ -124,6 +138,10 @@ chmod 0755 /usr/sbin/policy-rc.d
 rm -f /var/lib/man-db/auto-update
 mkdir -p /run/sshd
 
+# sshd's configuration before the package: what remove/purge must give back.
+""" + SSH_SNAPSHOT + r"""
+ssh_snapshot "$R/ssh.pre"
+
 DEBIAN_FRONTEND=noninteractive dpkg -i "$DEB" >"$R/dpkg.log" 2>&1
 
 cat "$R/entra-login.conf" >/etc/entra-login.conf
@@ -139,8 +157,54 @@ mkdir -p /run/entra-test/ovl /run/entra-test/r
 mount --bind "$ovl" /run/entra-test/ovl
 mount --bind "$R" /run/entra-test/r
 mount -t tmpfs -o mode=1777 tmpfs /tmp
+
+# Optional: every syslog line of the namespace (sshd's children, the PAM module, the CLI) goes to
+# the test's socket instead of the host's log (tests/syslog_capture.py does the same for one
+# command). Without a /dev/log to bind over, /dev becomes a tmpfs of links to the real entries.
+if [ -n "${LOG_SOCK:-}" ]; then
+	if ! [ -e /dev/log ] && ! [ -L /dev/log ]; then
+		mkdir -p /run/entra-test/realdev
+		mount --rbind /dev /run/entra-test/realdev
+		mount -t tmpfs -o mode=0755 el-dev /dev
+		for e in /run/entra-test/realdev/* /run/entra-test/realdev/.[!.]*; do
+			[ -e "$e" ] || [ -L "$e" ] || continue
+			ln -s "$e" "/dev/${e##*/}"
+		done
+		: >/dev/log
+	fi
+	mount --bind "/run/entra-test/r/$LOG_SOCK" /dev/log
+fi
 touch /run/entra-test/r/ready
 exec sleep 86400
+"""
+
+
+# `dpkg $ACTION entra-login` in a mount namespace nested in the host's (its own overlays over
+# /etc /usr /var, so the host keeps the package for the other tests), then sshd as there.
+PACKAGE_ACTION = r"""
+set -euo pipefail
+mount --make-rprivate /
+n=/run/entra-test/nested-$TAG
+mkdir -p "$n"
+mount -t tmpfs -o mode=0755 tmpfs "$n"
+for d in /etc /usr /var; do
+	u=${d//\//_}
+	mkdir -p "$n/$u.u" "$n/$u.w"
+	mount -t overlay overlay -o "lowerdir=$d,upperdir=$n/$u.u,workdir=$n/$u.w" "$d"
+done
+out=/run/entra-test/r/$TAG
+""" + SSH_SNAPSHOT + r"""
+rc=0
+DEBIAN_FRONTEND=noninteractive dpkg $ACTION entra-login >"$out.dpkg" 2>&1 || rc=$?
+echo $rc >"$out.dpkg.rc"
+dpkg-query -W -f '${Status}' entra-login >"$out.status" 2>&1 || true
+ssh_snapshot "$out"
+rc=0
+sshd -t -f /etc/ssh/sshd_config >"$out.t" 2>&1 || rc=$?
+echo $rc >"$out.t.rc"
+touch "$out.ready"
+exec /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config -o Port=$PORT -o ListenAddress=127.0.0.1 \
+	-o HostKey=/etc/ssh/entra_test_host_key -o PidFile=none -o LogLevel=VERBOSE
 """
 
 
@@ -208,7 +272,7 @@ class FifoWatch:
 
 
 class InstalledHost:
-    def __init__(self, tmp, deb, fake, config_keys=None):
+    def __init__(self, tmp, deb, fake, config_keys=None, syslog=False):
         self.tmp = pathlib.Path(tmp)
         self.tmp.mkdir(parents=True, exist_ok=True)
         self.deb = pathlib.Path(deb)
@@ -218,6 +282,10 @@ class InstalledHost:
         self.sshd = None
         self.port = None
         self.timings = {}
+        self.syslog = None
+        if syslog:
+            from syslog_capture import SyslogCapture
+            self.syslog = SyslogCapture(self.tmp)
 
     # ------------------------------------------------------------ lifecycle
     def start(self):
@@ -227,7 +295,7 @@ class InstalledHost:
         (self.tmp / "setup.sh").write_text(SETUP)
         env = dict(os.environ, R=str(self.tmp), DEB=str(self.deb), CA=str(self.fake.ca_file),
                    LOCAL_USER=LOCAL_USER, LOCAL_SUDOER=LOCAL_SUDOER, UNPRIV=UNPRIV, PASSWORD=PASSWORD,
-                   LC_ALL="C")
+                   LC_ALL="C", LOG_SOCK=str(pathlib.Path(self.syslog.path).relative_to(self.tmp)) if self.syslog else "")
         log = open(self.tmp / "setup.log", "ab")
         self.holder = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "--", "bash",
                                         str(self.tmp / "setup.sh")], env=env, stdout=log,
@@ -273,6 +341,41 @@ class InstalledHost:
                 return False
         self._wait(listening, "sshd", self.sshd_log, proc=self.sshd)
 
+    def package_action(self, action, tag):
+        """`dpkg ACTION entra-login` (-r, -P) in a namespace nested in this one, then an sshd
+        there. Returns (sshd Popen, its port, prefix of the files the script wrote: .dpkg,
+        .dpkg.rc, .status, .files, .T.<user>, .t, .t.rc, .sshd). The caller stops the sshd."""
+        port = free_port()
+        (self.tmp / f"{tag}.sh").write_text(PACKAGE_ACTION)
+        prefix = self.tmp / tag
+        log = open(f"{prefix}.sshd", "ab")
+        env = dict(os.environ, TAG=tag, ACTION=action, PORT=str(port), LOCAL_USER=LOCAL_USER, LC_ALL="C")
+        proc = subprocess.Popen(self.enter(["unshare", "--mount", "--propagation", "private", "--", "bash",
+                                            f"/run/entra-test/r/{tag}.sh"]),
+                                env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                preexec_fn=_die_with_parent)
+        log.close()
+
+        def listening():
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return True
+            except OSError:
+                return False
+        self._wait(listening, f"dpkg {action} + sshd",
+                   lambda: pathlib.Path(f"{prefix}.sshd").read_text(errors="replace"), proc=proc)
+        return proc, port, prefix
+
+    @staticmethod
+    def stop_proc(proc):
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
     def stop(self):
         for p in (self.sshd, self.holder):
             if p and p.poll() is None:
@@ -282,6 +385,8 @@ class InstalledHost:
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
+        if self.syslog:
+            self.syslog.close()
 
     def sshd_log(self):
         try:
@@ -396,6 +501,21 @@ class InstalledHost:
                              stdin=subprocess.DEVNULL)
         prompts = (d / "prompts.log").read_text() if (d / "prompts.log").exists() else ""
         return res, prompts
+
+    def ssh_key(self, user, command, identity, certificate=None, tag="pk", port=None, timeout=None):
+        """Publickey login with the stock client: -i identity [-o CertificateFile=certificate],
+        as `az ssh vm` runs it. port: another sshd of this namespace (default: the main one)."""
+        d = self.tmp / f"client-{tag}"
+        d.mkdir(parents=True, exist_ok=True)
+        cmd = ["ssh", "-F", "/dev/null", "-p", str(port or self.port), "-l", user, "-i", str(identity),
+               "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no",
+               "-o", f"UserKnownHostsFile={d}/known_hosts", "-o", "PreferredAuthentications=publickey",
+               "-o", "BatchMode=yes", "-o", "ConnectTimeout=10"]
+        if certificate:
+            cmd += ["-o", f"CertificateFile={certificate}"]
+        cmd += ["-T", "127.0.0.1", command]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout or TIMEOUT * 2,
+                              stdin=subprocess.DEVNULL)
 
     # ------------------------------------------------------------ what the namespace wrote
     def written(self):

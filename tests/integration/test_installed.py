@@ -28,7 +28,7 @@ def mfake(fake_material, tmp_path_factory):
 @pytest.fixture(scope="module")
 def host(mfake, tmp_path_factory):
     deb, secs = build_deb(tmp_path_factory.getbasetemp() / "installed-deb")
-    h = InstalledHost(tmp_path_factory.mktemp("installed-host"), deb, mfake).start()
+    h = InstalledHost(tmp_path_factory.mktemp("installed-host"), deb, mfake, syslog=True).start()
     print(f"\ninstalled host: make deb {secs:.1f}s, dpkg -i + setup {h.timings['install']:.1f}s, "
           f"sshd {h.timings['sshd']:.1f}s")
     yield h
@@ -74,7 +74,7 @@ def test_package_installed_the_stacks(host):
     assert "install ok installed" in out
     for f in ("common-auth", "common-account", "common-session"):
         assert f"/etc/pam.d/{f}" in out
-    assert "authenticationmethods keyboard-interactive" in out
+    assert "authenticationmethods publickey keyboard-interactive" in out   # issue 14: certificates or k-i
 
 
 def test_pam_hosts_load_no_network_library(host):
@@ -272,3 +272,27 @@ def test_local_users_unchanged(host):
     for service in ("cron", "login"):
         res = pamtester(host, service, LOCAL_USER, "acct_mgmt")
         assert res.returncode == 0, (service, res.stdout + res.stderr)
+
+
+def test_module_syslog_lines(host, mfake):
+    """What the module tells the administrator (authpriv, every priority captured from the
+    namespace's /dev/log): the role decision with the user, oid, service and source, the session,
+    and never a token (no JWT text at any priority)."""
+    from tokens import oid_for
+    admin, nobody = "gina@contoso.com", "hank@contoso.com"
+    n0 = len(host.syslog.messages())
+    res, _ = ssh_device_login(host, mfake, admin, [ADMIN_APP_ROLE], tag="gina")
+    assert ok(res), res.stderr
+    res, _ = ssh_device_login(host, mfake, nobody, [], tag="hank")
+    assert not ok(res)
+    msgs = host.syslog.messages()[n0:]
+    text = "\n".join(m[2] for m in msgs)
+    granted = [m for m in msgs if f"role granted: user '{admin}' oid={oid_for(admin)}" in m[2]]
+    assert granted, text[-3000:]
+    assert all(m[1] == 10 and m[0] == 6 for m in granted), granted       # authpriv.info
+    assert "service=sshd" in granted[-1][2] and "role admin from claims" in granted[-1][2], granted
+    refused = [m for m in msgs if f"role refused: user '{nobody}' oid={oid_for(nobody)}" in m[2]]
+    assert refused and all(m[1] == 10 and m[0] == 5 for m in refused), text[-3000:]   # authpriv.notice
+    assert any(f"session opened for directory user '{admin}'" in m[2] for m in msgs), text[-3000:]
+    assert not any(f"session opened for directory user '{nobody}'" in m[2] for m in msgs)
+    assert not re.search(r"eyJ[A-Za-z0-9_-]{10,}", host.syslog.text()), "a JWT reached syslog"
