@@ -462,7 +462,10 @@ def test_uid_other_than_announced_is_refused(config, fake, state_dir):
     assert rc == 0
     results = [body.split(b"\0") for t, body in frames if t == 9]
     assert results and results[0][0] != b"0", frames
-    assert any(t == 6 and b"differs from the uid 1999999999 NSS announced" in body for t, body in frames), frames
+    assert any(t == 6 and b"the uid 1999999999 NSS announced to the host was taken by another user" in body for t, body in frames), frames
+    listed = subprocess.run([str(BUILD / "entra-login"), "--config", str(config), "users"], capture_output=True,
+                            text=True)
+    assert USER not in listed.stdout, listed.stdout       # refused before anything was written
     # The control: with no uid announced the login is recorded; announcing that uid is accepted.
     tok = fake.mint("access_v2", upn=USER, roles=[USER_APP_ROLE])
     rc, frames = helper_exchange(good_request(config, op="auth", mode="token"), answers=token_parts(tok).split("\n"))
