@@ -1,6 +1,5 @@
 """`make demo` (tests/demo.sh): both logins really happen, the output shows each step, and the
 machine is left as found (everything ran in a private mount namespace and one temporary directory)."""
-import glob
 import hashlib
 import os
 import pathlib
@@ -26,7 +25,6 @@ def host_state():
              for p in WATCHED}
     state.update({p: os.path.lexists(p) for p in ABSENT})
     state["mounts"] = sorted(line.split()[4] for line in pathlib.Path("/proc/self/mountinfo").read_text().splitlines())
-    state["tmp"] = sorted(glob.glob("/tmp/entra-demo-*"))
     return state
 
 
@@ -100,6 +98,9 @@ def test_demo_certificate_login(demo):
 def test_demo_leaves_the_machine_as_found(demo):
     res, _, before = demo
     assert host_state() == before
+    tmp = re.findall(r"ca_file = (/\S+)/fake/ca\.pem", res.stdout)
+    assert len(tmp) == 1 and "entra-demo-" in tmp[0], res.stdout[:2000]
+    assert not os.path.lexists(tmp[0]), tmp[0]      # its one temporary directory is gone
     ports = re.findall(r"sshd on 127\.0\.0\.1:(\d+)", res.stdout)
     fake = re.findall(r"fake Entra ID on https://127\.0\.0\.1:(\d+)", res.stdout)
     assert len(ports) == 1 and len(fake) == 1, res.stdout[:2000]
