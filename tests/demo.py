@@ -114,7 +114,7 @@ def certificate_login(env, fake, tmp, cli):
     show("the session's output", res.stdout, "   $ ")
     if res.returncode != 0:
         return failed(env, f"certificate ssh exited {res.returncode}", res)
-    accepted = [ln for ln in env.log()[log_before:].splitlines() if "Accepted" in ln]
+    accepted = list(dict.fromkeys(ln for ln in env.log()[log_before:].splitlines() if "Accepted" in ln))
     show("sshd's log", "\n".join(short(ln) for ln in accepted))
     asked = [f"{r['method']} {r['endpoint']:4} {tail(r['path'])} -> {r['status']}"
              for r in fake.requests(since=seq) if r["endpoint"] in ("imds", "arm")]
