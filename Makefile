@@ -162,10 +162,12 @@ demo: deps
 install: all
 	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)
 	install -d $(DESTDIR)$(LIBEXECDIR)/entra-login
+	install -d $(DESTDIR)$(BINDIR)
 	install -m 0644 $(PAM_SO) $(DESTDIR)$(PAMDIR)/pam_entra.so
 	install -m 0755 $(PAM_HELPER) $(DESTDIR)$(LIBEXECDIR)/entra-login/pam-helper
 	install -m 0644 $(NSS_SO) $(DESTDIR)$(LIBDIR)/libnss_entra.so.2
 	install -m 0755 $(CLI) $(DESTDIR)$(SBINDIR)/entra-login
+	install -m 0755 cli/entra-ssh $(DESTDIR)$(BINDIR)/entra-ssh
 	test -e $(DESTDIR)$(SYSCONFDIR)/entra-login.conf || \
 		install -m 0644 conf/entra-login.conf $(DESTDIR)$(SYSCONFDIR)/entra-login.conf
 	install -d -m 0755 $(DESTDIR)$(LOCALSTATEDIR)/entra-login

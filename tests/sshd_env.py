@@ -26,12 +26,13 @@ sed -n "${n}p" "$dir/answers"
 """
 
 
-def host_config(fake, state_dir):
-    """The /etc/entra-login.conf of an sshd test host: the fake tenant, app roles from the token."""
+def host_config(fake, state_dir, role_sources="claims", **extra):
+    """The /etc/entra-login.conf of an sshd test host: the fake tenant, app roles from the token
+    (or the given role_sources), then any extra keys (e.g. arm_url / imds_url of the fake)."""
     return "".join(f"{k} = {v}\n" for k, v in (
         ("tenant_id", TENANT), ("client_id", CLIENT_ID), ("domains", "contoso.com"),
-        ("authority", fake.authority), ("ca_file", fake.ca_file), ("role_sources", "claims"),
-        ("login_timeout", 60), ("state_dir", state_dir)))
+        ("authority", fake.authority), ("ca_file", fake.ca_file), ("role_sources", role_sources),
+        ("login_timeout", 60), ("state_dir", state_dir), *extra.items()))
 
 
 def free_port():

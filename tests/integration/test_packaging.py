@@ -6,6 +6,7 @@ Nothing outside the test's tmp_path and the build directory survives: every syst
 package touches (/etc, /usr, /var, /run) is an overlay on a tmpfs inside `unshare --mount`, and
 the last test checks that the host's nsswitch.conf, dpkg status and PAM files did not change.
 """
+import gzip
 import hashlib
 import os
 import pathlib
@@ -327,6 +328,21 @@ def test_sshd_dropin_leaves_usepam_to_the_admin():
     assert "Match User *@*" in text
 
 
+def test_make_install_destdir(tmp_path):
+    """`make install` puts the client helper in $(BINDIR) next to the rest (-o all: install what is
+    built, compile nothing)."""
+    dest = tmp_path / "dest"
+    res = run(["make", "--no-print-directory", "-C", str(ROOT), "-o", "all", "install", f"O={BUILD}",
+               f"DESTDIR={dest}", "PREFIX=/usr", "BINDIR=/opt/el/bin", "LIBDIR=/lib/x", "PAMDIR=/lib/x/security"],
+              env=clean_env(), timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+    helper = dest / "opt/el/bin/entra-ssh"
+    assert helper.read_bytes() == (ROOT / "cli" / "entra-ssh").read_bytes()
+    assert stat.S_IMODE(helper.stat().st_mode) == 0o755
+    assert (dest / "usr/sbin/entra-login").is_file() and (dest / "lib/x/security/pam_entra.so").is_file()
+    assert run([str(helper), "--help"], check=True).stdout.startswith("# entra-ssh - ")
+
+
 def test_versions_agree():
     deb = re.match(r"entra-login \(([^)]+)\)", (ROOT / "packaging/debian/changelog").read_text())
     spec = re.search(r"^Version:\s*(\S+)", (ROOT / "packaging/rpm/entra-login.spec").read_text(), re.M)
@@ -349,7 +365,7 @@ def _host_state():
     for p in paths:
         state[str(p)] = hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
     for p in ("/etc/entra-login.conf", "/etc/sudoers.d/entra-login",
-              "/etc/ssh/sshd_config.d/50-entra-login.conf", "/usr/sbin/entra-login",
+              "/etc/ssh/sshd_config.d/50-entra-login.conf", "/usr/sbin/entra-login", "/usr/bin/entra-ssh",
               f"/lib/{ma}/security/pam_entra.so", f"/lib/{ma}/libnss_entra.so.2",
               "/usr/share/entra-login", "/var/lib/entra-login", "/root/.rpmdb",
               "/etc/systemd/system/timers.target.wants/entra-login-refresh.timer"):
@@ -408,6 +424,8 @@ def test_deb_contents(packages, tmp_path):
         "/var/lib/entra-login/": ("drwxr-xr-x", "root/root"),
         "/usr/share/doc/entra-login/copyright": ("-rw-r--r--", "root/root"),
         "/usr/share/man/man8/entra-login.8.gz": ("-rw-r--r--", "root/root"),
+        "/usr/bin/entra-ssh": ("-rwxr-xr-x", "root/root"),
+        "/usr/share/man/man1/entra-ssh.1.gz": ("-rw-r--r--", "root/root"),
     }
     for path, want in expect.items():
         assert entries.get(path) == want, (path, entries.get(path))
@@ -417,6 +435,12 @@ def test_deb_contents(packages, tmp_path):
     copyright = run(f"dpkg-deb --fsys-tarfile '{packages['deb']}' | "
                     "tar -xOf - ./usr/share/doc/entra-login/copyright", shell=True, check=True).stdout
     assert "\nLicense: Apache-2.0\n" in copyright, copyright
+    # the client helper and its man page, as in the source tree
+    tree = tmp_path / "tree"
+    run(["dpkg-deb", "-x", str(packages["deb"]), str(tree)], check=True)
+    assert (tree / "usr/bin/entra-ssh").read_bytes() == (ROOT / "cli" / "entra-ssh").read_bytes()
+    assert gzip.decompress((tree / "usr/share/man/man1/entra-ssh.1.gz").read_bytes()) == \
+        (ROOT / "packaging" / "man" / "entra-ssh.1").read_bytes()
     assert re.search(r"\bmawk \|[^,]*awk\b", depends), depends
     ctl = tmp_path / "DEBIAN"
     run(["dpkg-deb", "-e", str(packages["deb"]), str(ctl)], check=True)
@@ -463,6 +487,8 @@ def test_rpm_contents(packages, tmp_path):
         "/usr/lib/systemd/system/entra-login-refresh.timer": ("-rw-r--r--", "root", "root"),
         "/var/lib/entra-login": ("drwxr-xr-x", "root", "root"),
         "/usr/share/man/man8/entra-login.8": ("-rw-r--r--", "root", "root"),
+        "/usr/bin/entra-ssh": ("-rwxr-xr-x", "root", "root"),
+        "/usr/share/man/man1/entra-ssh.1": ("-rw-r--r--", "root", "root"),
     }
     for path, want in expect.items():
         assert files.get(path) == want, (path, files.get(path))
@@ -520,7 +546,7 @@ snap() {  # everything about /etc: names, types, modes, owners, link targets, co
 }
 files="/etc/entra-login.conf /etc/sudoers.d/entra-login /etc/ssh/sshd_config.d/50-entra-login.conf
  /usr/share/pam-configs/entra-login /lib/$MA/security/pam_entra.so /lib/$MA/libnss_entra.so.2
- /usr/sbin/entra-login /usr/share/entra-login/nsswitch-edit /var/lib/entra-login
+ /usr/sbin/entra-login /usr/bin/entra-ssh /usr/share/entra-login/nsswitch-edit /var/lib/entra-login
  /etc/systemd/system/timers.target.wants/entra-login-refresh.timer"
 inventory() {  # which of our files exist, with mode and owner
 	for f in $files; do
@@ -648,6 +674,7 @@ def test_deb_files_in_place(deb_run):
     for want in (f"/lib/{ma}/security/pam_entra.so 644 root root regular file",
                  f"/lib/{ma}/libnss_entra.so.2 644 root root regular file",
                  "/usr/sbin/entra-login 755 root root regular file",
+                 "/usr/bin/entra-ssh 755 root root regular file",
                  "/etc/entra-login.conf 644 root root regular file",
                  "/etc/sudoers.d/entra-login 440 root root regular file",
                  "/etc/ssh/sshd_config.d/50-entra-login.conf 644 root root regular file",
@@ -748,7 +775,7 @@ def test_deb_remove(deb_run):
         assert "pam_entra" not in (deb_run.dir / "pam.3" / name).read_text(), name
     inv = deb_run.text("inventory.3")
     for gone in (f"/lib/{ma}/security/pam_entra.so", f"/lib/{ma}/libnss_entra.so.2",
-                 "/usr/sbin/entra-login", "/usr/share/pam-configs/entra-login"):
+                 "/usr/sbin/entra-login", "/usr/bin/entra-ssh", "/usr/share/pam-configs/entra-login"):
         assert f"{gone} absent" in inv, inv
     # conffiles stay until purge (dpkg's rule)
     assert "/etc/sudoers.d/entra-login 440" in inv
