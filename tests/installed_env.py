@@ -22,7 +22,7 @@ import subprocess
 import threading
 import time
 
-from entra_fake import CLIENT_ID, TENANT
+from entra_fake import CLIENT_ID, TENANT, FakeEntra
 from ssh_client import ssh_askpass, ssh_pubkey
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -72,6 +72,20 @@ def build_deb(out_dir):
     _DEB["deb"] = debs[0]
     return debs[0], elapsed
 
+
+def start_fake(tmp_path_factory, fake_material, name):
+    """The fake tenant of one installed-package test module: device codes without a poll wait."""
+    return FakeEntra().start(tmp_path_factory.mktemp(name), interval=0, material_from=fake_material)
+
+
+def start_host(tmp_path_factory, fake, name, **host_keys):
+    """The .deb (built once per session, shared by the modules) installed in a new InstalledHost
+    named `name` (keyword arguments as InstalledHost's), started; prints the set-up timings."""
+    deb, secs = build_deb(tmp_path_factory.getbasetemp() / "installed-deb")
+    h = InstalledHost(tmp_path_factory.mktemp(name), deb, fake, **host_keys).start()
+    print(f"\n{name}: make deb {secs:.1f}s, dpkg -i + setup {h.timings['install']:.1f}s, "
+          f"sshd {h.timings['sshd']:.1f}s")
+    return h
 
 
 def host_config(fake, ca_path, **keys):
