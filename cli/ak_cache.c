@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "ak_cache.h"
+#include "strutil.h"
 
 static int entry_path(const struct el_config *cfg, const char *user, const char *blob, char *buf, size_t len,
 		      char *dir, size_t dlen)
@@ -41,13 +42,6 @@ static int entry_path(const struct el_config *cfg, const char *user, const char 
 		return EL_ERR_RANGE;
 	n = snprintf(buf, len, "%s/%s", dir, hex);
 	return n < 0 || (size_t)n >= len ? EL_ERR_RANGE : 0;
-}
-
-static bool dir_private(const char *dir)
-{
-	struct stat st;
-
-	return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() && !(st.st_mode & 077);
 }
 
 int ak_cache_get(const struct el_config *cfg, const char *user, const char *blob, time_t now, int *ret_code,
@@ -119,12 +113,9 @@ int ak_cache_put(const struct el_config *cfg, const char *user, const char *blob
 	r = entry_path(cfg, user, blob, path, sizeof(path), dir, sizeof(dir));
 	if (r < 0)
 		return r;
-	if (mkdir(cfg->state_dir, 0755) < 0 && errno != EEXIST)
-		return EL_ERR_IO;
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return EL_ERR_IO;
-	if (!dir_private(dir))
-		return EL_ERR_INSECURE;
+	r = dir_make_private(cfg->state_dir, dir);
+	if (r < 0)
+		return r;
 	prune(dir, now);
 	n = snprintf(buf, sizeof(buf), "%d %s\n", code, code == 0 && line ? line : "");
 	if (n < 0 || (size_t)n >= sizeof(buf))

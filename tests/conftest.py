@@ -4,8 +4,10 @@ Every test talks to 127.0.0.1 only and writes only below its tmp_path.
 """
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -15,6 +17,7 @@ sys.path.insert(0, str(ROOT / "tests" / "fakeidp"))
 
 from entra_fake import CLIENT_ID, TENANT, FakeEntra  # noqa: E402
 from isolated import san_preload  # noqa: E402
+from sshd_env import SshdEnv, host_config  # noqa: E402
 from syslog_capture import SyslogCapture  # noqa: E402
 
 PAM_SO = BUILD / "pam_entra.so"
@@ -83,6 +86,26 @@ def state_dir(tmp_path):
     d = tmp_path / "state"
     d.mkdir(mode=0o755)
     return d
+
+
+@pytest.fixture
+def public_state_dir():
+    """A state directory for sshd tests: the user database must be readable by the logged-in
+    user's own processes (their `id` resolves names through NSS), so it may not sit below
+    pytest's 0700 tmp_path."""
+    d = pathlib.Path(tempfile.mkdtemp(prefix="entra-state-"))
+    d.chmod(0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def sshd(tmp_path, fake, public_state_dir):
+    """An sshd of tests/sshd_env.py on the fake tenant (host_config); a module that needs
+    another configuration defines its own `sshd` fixture."""
+    env = SshdEnv(tmp_path, BUILD, host_config(fake, public_state_dir)).start()
+    yield env
+    env.stop()
 
 
 @pytest.fixture

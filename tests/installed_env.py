@@ -22,7 +22,8 @@ import subprocess
 import threading
 import time
 
-from entra_fake import CLIENT_ID, TENANT
+from entra_fake import CLIENT_ID, TENANT, FakeEntra
+from ssh_client import ssh_askpass, ssh_pubkey
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TIMEOUT = float(os.environ.get("EL_INSTALLED_TIMEOUT", "60"))
@@ -32,16 +33,6 @@ LOCAL_USER = "eltestlocal"          # has a password, may ssh and su
 LOCAL_SUDOER = "eltestsudoer"       # in group sudo, with a password
 UNPRIV = "elunpriv"                 # an unprivileged local user: the attacker of issue 11 sec.1
 PASSWORD = "correct horse battery staple"
-
-ASKPASS = r"""#!/bin/sh
-# Records every prompt (argv[1], info text included) and answers from the answers file, in order.
-dir=$(dirname "$0")
-printf '%s\n---\n' "$1" >> "$dir/prompts.log"
-n=$(cat "$dir/answer.idx" 2>/dev/null || echo 0)
-n=$((n + 1))
-echo "$n" > "$dir/answer.idx"
-sed -n "${n}p" "$dir/answers"
-"""
 
 
 def q(s):
@@ -80,6 +71,21 @@ def build_deb(out_dir):
         raise RuntimeError(f"make deb built {debs}")
     _DEB["deb"] = debs[0]
     return debs[0], elapsed
+
+
+def start_fake(tmp_path_factory, fake_material, name):
+    """The fake tenant of one installed-package test module: device codes without a poll wait."""
+    return FakeEntra().start(tmp_path_factory.mktemp(name), interval=0, material_from=fake_material)
+
+
+def start_host(tmp_path_factory, fake, name, **host_keys):
+    """The .deb (built once per session, shared by the modules) installed in a new InstalledHost
+    named `name` (keyword arguments as InstalledHost's), started; prints the set-up timings."""
+    deb, secs = build_deb(tmp_path_factory.getbasetemp() / "installed-deb")
+    h = InstalledHost(tmp_path_factory.mktemp(name), deb, fake, **host_keys).start()
+    print(f"\n{name}: make deb {secs:.1f}s, dpkg -i + setup {h.timings['install']:.1f}s, "
+          f"sshd {h.timings['sshd']:.1f}s")
+    return h
 
 
 def host_config(fake, ca_path, **keys):
@@ -484,38 +490,13 @@ class InstalledHost:
     def ssh(self, user, command, answers, methods="keyboard-interactive", tag="c", timeout=None):
         """A stock OpenSSH client answering prompts from `answers` via SSH_ASKPASS.
         Returns (CompletedProcess, prompts seen)."""
-        d = self.tmp / f"client-{tag}"
-        d.mkdir(parents=True, exist_ok=True)
-        for f in ("prompts.log", "answer.idx"):
-            (d / f).unlink(missing_ok=True)
-        (d / "answers").write_text("".join(a + "\n" for a in answers))
-        ap = d / "askpass"
-        ap.write_text(ASKPASS)
-        ap.chmod(0o700)
-        env = dict(os.environ, SSH_ASKPASS=str(ap), SSH_ASKPASS_REQUIRE="force", DISPLAY=":0")
-        cmd = ["ssh", "-F", "/dev/null", "-p", str(self.port), "-l", user,
-               "-o", "StrictHostKeyChecking=no", "-o", f"UserKnownHostsFile={d}/known_hosts",
-               "-o", f"PreferredAuthentications={methods}", "-o", "NumberOfPasswordPrompts=1",
-               "-o", "ConnectTimeout=10", "-o", "BatchMode=no", "-T", "127.0.0.1", command]
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout or TIMEOUT * 2, env=env,
-                             stdin=subprocess.DEVNULL)
-        prompts = (d / "prompts.log").read_text() if (d / "prompts.log").exists() else ""
-        return res, prompts
+        return ssh_askpass(self.tmp, self.port, user, command, answers, methods, timeout or TIMEOUT * 2, tag)
 
     def ssh_key(self, user, command, identity, certificate=None, tag="pk", port=None, timeout=None):
         """Publickey login with the stock client: -i identity [-o CertificateFile=certificate],
         as `az ssh vm` runs it. port: another sshd of this namespace (default: the main one)."""
-        d = self.tmp / f"client-{tag}"
-        d.mkdir(parents=True, exist_ok=True)
-        cmd = ["ssh", "-F", "/dev/null", "-p", str(port or self.port), "-l", user, "-i", str(identity),
-               "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no",
-               "-o", f"UserKnownHostsFile={d}/known_hosts", "-o", "PreferredAuthentications=publickey",
-               "-o", "BatchMode=yes", "-o", "ConnectTimeout=10"]
-        if certificate:
-            cmd += ["-o", f"CertificateFile={certificate}"]
-        cmd += ["-T", "127.0.0.1", command]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout or TIMEOUT * 2,
-                              stdin=subprocess.DEVNULL)
+        return ssh_pubkey(self.tmp, port or self.port, user, command, identity, certificate,
+                          timeout or TIMEOUT * 2, tag)
 
     # ------------------------------------------------------------ what the namespace wrote
     def written(self):

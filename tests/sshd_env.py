@@ -9,21 +9,12 @@ import time
 
 from entra_fake import CLIENT_ID, TENANT
 from isolated import SAN_OPTIONS, Isolated, q
+from ssh_client import ssh_askpass, ssh_pubkey
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CONF = ROOT / "conf"
 LOCAL_USER = "eltestlocal"
 LOCAL_PASSWORD = "correct horse battery staple"
-
-ASKPASS = r"""#!/bin/sh
-# Records every prompt (argv[1], info text included) and answers from the answers file, in order.
-dir=$(dirname "$0")
-printf '%s\n---\n' "$1" >> "$dir/prompts.log"
-n=$(cat "$dir/answer.idx" 2>/dev/null || echo 0)
-n=$((n + 1))
-echo "$n" > "$dir/answer.idx"
-sed -n "${n}p" "$dir/answers"
-"""
 
 
 def host_config(fake, state_dir, role_sources="claims", **extra):
@@ -143,33 +134,8 @@ LogLevel VERBOSE
     def ssh(self, user, command, answers, methods="keyboard-interactive", timeout=90, tag="c"):
         """Run `ssh -l user 127.0.0.1 command` answering prompts from `answers` (list of strings).
         Returns (CompletedProcess, prompts seen)."""
-        d = self.tmp / f"client-{tag}"
-        d.mkdir(parents=True, exist_ok=True)
-        for f in ("prompts.log", "answer.idx"):
-            (d / f).unlink(missing_ok=True)
-        (d / "answers").write_text("".join(a + "\n" for a in answers))
-        ap = d / "askpass"
-        ap.write_text(ASKPASS)
-        ap.chmod(0o700)
-        env = dict(os.environ, SSH_ASKPASS=str(ap), SSH_ASKPASS_REQUIRE="force", DISPLAY=":0")
-        cmd = ["ssh", "-F", "/dev/null", "-p", str(self.port), "-l", user,
-               "-o", "StrictHostKeyChecking=no", "-o", f"UserKnownHostsFile={d}/known_hosts",
-               "-o", f"PreferredAuthentications={methods}", "-o", "NumberOfPasswordPrompts=1",
-               "-o", "ConnectTimeout=10", "-o", "BatchMode=no", "-T", "127.0.0.1", command]
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
-                             stdin=subprocess.DEVNULL)
-        prompts = (d / "prompts.log").read_text() if (d / "prompts.log").exists() else ""
-        return res, prompts
+        return ssh_askpass(self.tmp, self.port, user, command, answers, methods, timeout, tag)
 
     def ssh_key(self, user, command, identity, certificate=None, timeout=60, tag="pk", extra=()):
         """Publickey login with the stock client: -i identity [-o CertificateFile=certificate]."""
-        d = self.tmp / f"client-{tag}"
-        d.mkdir(parents=True, exist_ok=True)
-        cmd = ["ssh", "-F", "/dev/null", "-p", str(self.port), "-l", user, "-i", str(identity),
-               "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no",
-               "-o", f"UserKnownHostsFile={d}/known_hosts", "-o", "PreferredAuthentications=publickey",
-               "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", *extra]
-        if certificate:
-            cmd += ["-o", f"CertificateFile={certificate}"]
-        cmd += ["-T", "127.0.0.1", command]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        return ssh_pubkey(self.tmp, self.port, user, command, identity, certificate, timeout, tag, extra)

@@ -10,6 +10,7 @@
 
 #include "certgrant.h"
 #include "el_limits.h"
+#include "strutil.h"
 
 static bool user_ok(const char *user)
 {
@@ -26,34 +27,32 @@ static bool user_ok(const char *user)
 	return true;
 }
 
-static int grant_path(const struct el_config *cfg, const char *user, char *buf, size_t len)
+/* dir = {state_dir}/CERTGRANT_DIR and buf = the record of user in it. */
+static int grant_path(const struct el_config *cfg, const char *user, char *buf, size_t len, char *dir,
+		      size_t dlen)
 {
 	int n;
 
 	if (!user_ok(user))
 		return EL_ERR_INVAL;
-	n = snprintf(buf, len, "%s/%s/%s", cfg->state_dir, CERTGRANT_DIR, user);
+	n = snprintf(dir, dlen, "%s/%s", cfg->state_dir, CERTGRANT_DIR);
+	if (n < 0 || (size_t)n >= dlen)
+		return EL_ERR_RANGE;
+	n = snprintf(buf, len, "%s/%s", dir, user);
 	return n < 0 || (size_t)n >= len ? EL_ERR_RANGE : 0;
 }
 
 int certgrant_record(const struct el_config *cfg, const char *user, const char *oid, time_t now)
 {
 	char dir[4096], path[4096], tmp[4200], line[128];
-	struct stat st;
 	int fd = -1, r, n;
 
-	r = grant_path(cfg, user, path, sizeof(path));
+	r = grant_path(cfg, user, path, sizeof(path), dir, sizeof(dir));
 	if (r < 0)
 		return r;
-	n = snprintf(dir, sizeof(dir), "%s/%s", cfg->state_dir, CERTGRANT_DIR);
-	if (n < 0 || (size_t)n >= sizeof(dir))
-		return EL_ERR_RANGE;
-	if (mkdir(cfg->state_dir, 0755) < 0 && errno != EEXIST)
-		return EL_ERR_IO;
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return EL_ERR_IO;
-	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077))
-		return EL_ERR_INSECURE;
+	r = dir_make_private(cfg->state_dir, dir);
+	if (r < 0)
+		return r;
 	n = snprintf(line, sizeof(line), "%.36s %lld\n", oid ? oid : "-", (long long)now);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return EL_ERR_RANGE;
@@ -80,14 +79,11 @@ static int read_grant(const struct el_config *cfg, const char *user, long long *
 	struct stat st;
 	long long t;
 	ssize_t got;
-	int fd, r, n;
+	int fd, r;
 
-	r = grant_path(cfg, user, path, sizeof(path));
+	r = grant_path(cfg, user, path, sizeof(path), dir, sizeof(dir));
 	if (r < 0)
 		return r;
-	n = snprintf(dir, sizeof(dir), "%s/%s", cfg->state_dir, CERTGRANT_DIR);
-	if (n < 0 || (size_t)n >= sizeof(dir))
-		return EL_ERR_RANGE;
 	if (lstat(dir, &st) < 0)
 		return errno == ENOENT ? EL_ERR_NOT_FOUND : EL_ERR_IO;
 	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077))

@@ -225,3 +225,19 @@ out:
 		close(dfd);
 	return r;
 }
+
+bool dir_private(const char *dir)
+{
+	struct stat st;
+
+	return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() && !(st.st_mode & 077);
+}
+
+int dir_make_private(const char *parent, const char *dir)
+{
+	if (mkdir(parent, 0755) < 0 && errno != EEXIST)
+		return EL_ERR_IO;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return EL_ERR_IO;
+	return dir_private(dir) ? 0 : EL_ERR_INSECURE;
+}

@@ -48,4 +48,12 @@ bool file_owner_safe(const struct stat *st);
  * EL_ERR_IO, EL_ERR_RANGE (path too long). */
 int dir_safe(const char *path, bool dir_of_file) EL_MUST_CHECK;
 
+/* dir is a directory of its own (lstat: not a link) owned by the effective
+ * uid with no group or other permission bits. */
+bool dir_private(const char *dir);
+
+/* Create parent (0755) and its subdirectory dir (0700) where missing, then
+ * check dir_private(dir). Returns 0, EL_ERR_IO or EL_ERR_INSECURE. */
+int dir_make_private(const char *parent, const char *dir) EL_MUST_CHECK;
+
 #endif

@@ -1,8 +1,6 @@
-/* jwks.c - JWKS parsing (OpenSSL 3 EVP_PKEY_fromdata), cache and refresh. */
+/* jwks.c - JWKS parsing (keys built by rsakey.c), cache and refresh. */
 #include <jansson.h>
 #include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/param_build.h>
 #include <openssl/rsa.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +11,7 @@
 #include "http.h"
 #include "jwks.h"
 #include "oidc.h"
+#include "rsakey.h"
 #include "statefile.h"
 
 #define JWKS_N_MAX 2048		/* bytes of modulus: 16384 bits */
@@ -62,34 +61,6 @@ static int member_bn(json_t *jwk, const char *name, size_t maxbytes, BIGNUM **re
 		return EL_ERR_NOMEM;
 	*ret_bn = bn;
 	return 0;
-}
-
-static int rsa_pkey(const BIGNUM *n, const BIGNUM *e, EVP_PKEY **ret_pkey)
-{
-	OSSL_PARAM_BLD *bld = NULL;
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
-	EVP_PKEY *pkey = NULL;
-	int r = EL_ERR_JWKS;
-
-	bld = OSSL_PARAM_BLD_new();
-	if (!bld || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e))
-		goto out;
-	params = OSSL_PARAM_BLD_to_param(bld);
-	ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
-	if (!params || !ctx || EVP_PKEY_fromdata_init(ctx) <= 0 ||
-	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
-		goto out;
-	*ret_pkey = pkey;
-	pkey = NULL;
-	r = 0;
-out:
-	EVP_PKEY_free(pkey);
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
-	return r;
 }
 
 /* An EVP_MD_CTX set up once for RS256 verification with pkey: copying it per
@@ -149,14 +120,10 @@ static int parse_jwk(json_t *jwk, struct el_key *k)
 	r = member_bn(jwk, "e", JWKS_E_MAX, &e);
 	if (r < 0)
 		goto out;
-	/* A modulus is odd and large; e odd and > 1. Anything else is not RSA. */
-	if (!BN_is_odd(n) || BN_num_bits(n) < 512 || !BN_is_odd(e) || BN_is_one(e)) {
+	if (rsakey_public(n, e, &k->pkey) < 0) {
 		r = EL_ERR_JWKS;
 		goto out;
 	}
-	r = rsa_pkey(n, e, &k->pkey);
-	if (r < 0)
-		goto out;
 	k->bits = EVP_PKEY_get_bits(k->pkey);
 	k->weak = k->bits < JWKS_MIN_BITS;
 	r = verify_template(k->pkey, &k->verify);

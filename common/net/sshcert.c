@@ -1,13 +1,12 @@
 /* sshcert.c - reading and verifying ssh-rsa-cert-v01 certificates (sshcert.h). */
 #include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/param_build.h>
 #include <openssl/rsa.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "el_limits.h"
 #include "names.h"
+#include "rsakey.h"
 #include "sshcert.h"
 #include "strutil.h"
 
@@ -93,35 +92,13 @@ static bool copy_field(const unsigned char *s, size_t n, char *buf, size_t cap)
 static int rsa_from_bin(const unsigned char *n, size_t n_len, const unsigned char *e, size_t e_len,
 			EVP_PKEY **ret_pkey)
 {
-	OSSL_PARAM_BLD *bld = NULL;
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
-	EVP_PKEY *pkey = NULL;
 	BIGNUM *bn = BN_bin2bn(n, (int)n_len, NULL), *be = BN_bin2bn(e, (int)e_len, NULL);
 	int r = EL_ERR_NOMEM;
 
 	if (!bn || !be)
 		goto out;
-	r = EL_ERR_CERT_CA_FORMAT;
-	if (!BN_is_odd(bn) || BN_num_bits(bn) < 512 || !BN_is_odd(be) || BN_is_one(be))
-		goto out;
-	bld = OSSL_PARAM_BLD_new();
-	if (!bld || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn) ||
-	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be))
-		goto out;
-	params = OSSL_PARAM_BLD_to_param(bld);
-	ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
-	if (!params || !ctx || EVP_PKEY_fromdata_init(ctx) <= 0 ||
-	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
-		goto out;
-	*ret_pkey = pkey;
-	pkey = NULL;
-	r = 0;
+	r = rsakey_public(bn, be, ret_pkey) < 0 ? EL_ERR_CERT_CA_FORMAT : 0;
 out:
-	EVP_PKEY_free(pkey);
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
 	BN_free(bn);
 	BN_free(be);
 	return r;

@@ -3,16 +3,13 @@ fake Entra ID minted for what was asked (our app's scope: a token for api://CLIE
 else: an Azure Resource Manager token, which the host refuses). A real sshd decides.
 """
 import os
-import pathlib
-import shutil
 import subprocess
-import tempfile
 
 import pytest
 
-from conftest import BUILD, ROOT
+from conftest import ROOT
 from entra_fake import CLIENT_ID, TENANT, USER_APP_ROLE
-from sshd_env import SshdEnv, free_port, host_config
+from sshd_env import free_port
 
 ENTRA_SSH = ROOT / "cli" / "entra-ssh"
 USER = "erin@contoso.com"
@@ -46,21 +43,6 @@ def az(tmp_path, fake):
     (d / "token-arm").write_text(fake.mint("access_v1", upn=USER, roles=[USER_APP_ROLE],
                                            aud="https://management.core.windows.net/") + "\n")
     return d
-
-
-@pytest.fixture
-def public_state_dir():
-    d = pathlib.Path(tempfile.mkdtemp(prefix="entra-state-"))
-    d.chmod(0o755)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
-
-
-@pytest.fixture
-def sshd(tmp_path, fake, public_state_dir):
-    env = SshdEnv(tmp_path, BUILD, host_config(fake, public_state_dir)).start()
-    yield env
-    env.stop()
 
 
 def entra_ssh(az, port, *args, env_extra=None, ssh_args=("-T", "127.0.0.1", "id")):

@@ -12,25 +12,22 @@ import re
 import pytest
 
 from conftest import token_parts
-from entra_fake import ADMIN_APP_ROLE, USER_APP_ROLE, FakeEntra
-from installed_env import (LOCAL_SUDOER, LOCAL_USER, PASSWORD, UNPRIV, InstalledHost, build_deb, q)
+from entra_fake import ADMIN_APP_ROLE, USER_APP_ROLE
+from installed_env import LOCAL_SUDOER, LOCAL_USER, PASSWORD, UNPRIV, q, start_fake, start_host
 
 DEVICE_STEPS = [(r"Press Enter", ""), (r"Press Enter", "")]
 
 
 @pytest.fixture(scope="module")
 def mfake(fake_material, tmp_path_factory):
-    fe = FakeEntra().start(tmp_path_factory.mktemp("installed-fake"), interval=0, material_from=fake_material)
+    fe = start_fake(tmp_path_factory, fake_material, "installed-fake")
     yield fe
     fe.stop()
 
 
 @pytest.fixture(scope="module")
 def host(mfake, tmp_path_factory):
-    deb, secs = build_deb(tmp_path_factory.getbasetemp() / "installed-deb")
-    h = InstalledHost(tmp_path_factory.mktemp("installed-host"), deb, mfake, syslog=True).start()
-    print(f"\ninstalled host: make deb {secs:.1f}s, dpkg -i + setup {h.timings['install']:.1f}s, "
-          f"sshd {h.timings['sshd']:.1f}s")
+    h = start_host(tmp_path_factory, mfake, "installed-host", syslog=True)
     yield h
     h.stop()
 

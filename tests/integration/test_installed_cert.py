@@ -17,8 +17,8 @@ import subprocess
 import pytest
 
 from az_ssh_cert import CertClient
-from entra_fake import ADMIN_APP_ROLE, FakeEntra
-from installed_env import LOCAL_USER, InstalledHost, build_deb, q
+from entra_fake import ADMIN_APP_ROLE
+from installed_env import LOCAL_USER, q, start_fake, start_host
 from tokens import oid_for
 
 ADMIN = "alice@contoso.com"
@@ -32,19 +32,16 @@ AK_LINE = "AuthorizedKeysCommand /usr/sbin/entra-login authorized-keys %u %t %k"
 
 @pytest.fixture(scope="module")
 def mfake(fake_material, tmp_path_factory):
-    fe = FakeEntra().start(tmp_path_factory.mktemp("installed-cert-fake"), interval=0,
-                           material_from=fake_material)
+    fe = start_fake(tmp_path_factory, fake_material, "installed-cert-fake")
     yield fe
     fe.stop()
 
 
 @pytest.fixture(scope="module")
 def host(mfake, tmp_path_factory):
-    deb, secs = build_deb(tmp_path_factory.getbasetemp() / "installed-deb")
-    h = InstalledHost(tmp_path_factory.mktemp("installed-cert-host"), deb, mfake, syslog=True,
-                      config_keys={"role_sources": "static", "static_admins": ADMIN,
-                                   "static_users": f"{USER}, {DORA}"}).start()
-    print(f"\ninstalled cert host: make deb {secs:.1f}s, dpkg -i + setup {h.timings['install']:.1f}s")
+    h = start_host(tmp_path_factory, mfake, "installed-cert-host", syslog=True,
+                   config_keys={"role_sources": "static", "static_admins": ADMIN,
+                                "static_users": f"{USER}, {DORA}"})
     yield h
     h.stop()
 

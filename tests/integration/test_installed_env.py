@@ -23,8 +23,8 @@ import stat
 
 import pytest
 
-from entra_fake import ADMIN_APP_ROLE, FakeEntra
-from installed_env import UNPRIV, FifoWatch, InstalledHost, Listener, build_deb, q
+from entra_fake import ADMIN_APP_ROLE
+from installed_env import UNPRIV, FifoWatch, Listener, q, start_fake, start_host
 
 DEVICE_STEPS = [(r"Press Enter", ""), (r"Press Enter", "")]
 KEYLOG = "/etc/entra-test-sslkeylog"
@@ -46,18 +46,14 @@ CASES = ["baseline", "SSLKEYLOGFILE", "https_proxy", "HTTPS_PROXY", "ALL_PROXY",
 
 @pytest.fixture(scope="module")
 def mfake(fake_material, tmp_path_factory):
-    fe = FakeEntra().start(tmp_path_factory.mktemp("installed-env-fake"), interval=0,
-                           material_from=fake_material)
+    fe = start_fake(tmp_path_factory, fake_material, "installed-env-fake")
     yield fe
     fe.stop()
 
 
 @pytest.fixture(scope="module")
 def host(mfake, tmp_path_factory):
-    deb, secs = build_deb(tmp_path_factory.getbasetemp() / "installed-deb")
-    h = InstalledHost(tmp_path_factory.mktemp("installed-env-host"), deb, mfake).start()
-    print(f"\ninstalled host: make deb {secs:.1f}s, dpkg -i + setup {h.timings['install']:.1f}s, "
-          f"sshd {h.timings['sshd']:.1f}s")
+    h = start_host(tmp_path_factory, mfake, "installed-env-host")
     yield h
     h.stop()
 

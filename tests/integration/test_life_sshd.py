@@ -3,9 +3,7 @@ like one Microsoft's extension leaves, imported; a rename; two names racing for 
 import concurrent.futures
 import os
 import pathlib
-import shutil
 import subprocess
-import tempfile
 
 import pytest
 
@@ -26,14 +24,6 @@ def aadpasswd_text():
     lines = [f"{n}:{oid_for(n)}:{u}:{u}:{n.split('@')[0].title()}:{h}:/bin/bash" for n, u, h in USERS]
     lines.insert(3, "erin@contoso.com:" + oid_for("erin@contoso.com") + ":1000006")     # malformed
     return "".join(line + "\n" for line in lines)
-
-
-@pytest.fixture
-def public_state_dir():
-    d = pathlib.Path(tempfile.mkdtemp(prefix="entra-state-"))
-    d.chmod(0o755)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def config(fake, state):

@@ -1,35 +1,13 @@
 """A stock OpenSSH client against a real sshd configured only with the files in conf/."""
 import concurrent.futures
-import pathlib
 import re
-import shutil
 import subprocess
-import tempfile
 
-import pytest
-
-from conftest import BUILD, CLI, ROOT
+from conftest import CLI, ROOT
 from entra_fake import ADMIN_APP_ROLE, USER_APP_ROLE
-from sshd_env import LOCAL_PASSWORD, LOCAL_USER, SshdEnv, host_config
+from sshd_env import LOCAL_PASSWORD, LOCAL_USER
 
 ENTRA_SSH = ROOT / "cli" / "entra-ssh"
-
-
-@pytest.fixture
-def public_state_dir():
-    """The user database must be readable by the logged-in user's own processes (their `id`
-    resolves names through NSS), so it may not sit below pytest's 0700 tmp_path."""
-    d = pathlib.Path(tempfile.mkdtemp(prefix="entra-state-"))
-    d.chmod(0o755)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
-
-
-@pytest.fixture
-def sshd(tmp_path, fake, public_state_dir):
-    env = SshdEnv(tmp_path, BUILD, host_config(fake, public_state_dir)).start()
-    yield env
-    env.stop()
 
 
 def users_in_db(env):

@@ -1,10 +1,7 @@
 """Entra SSH certificates against a real sshd with the drop-in and the stock OpenSSH client
 (issue 14, "what it must show" 1): certificates from the fake, requested as `az ssh cert` does."""
 import os
-import pathlib
-import shutil
 import subprocess
-import tempfile
 
 import pytest
 
@@ -22,14 +19,6 @@ def cert_config(fake, state_dir, **extra):
     text = host_config(fake, state_dir).replace("role_sources = claims\n", "role_sources = claims, static\n")
     text += f"static_admins = {ADMIN}\nstatic_users = {USER}, dora@contoso.com\n"
     return text + "".join(f"{k} = {v}\n" for k, v in extra.items())
-
-
-@pytest.fixture
-def public_state_dir():
-    d = pathlib.Path(tempfile.mkdtemp(prefix="entra-state-"))
-    d.chmod(0o755)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def prime_jwks(env):

@@ -11,12 +11,11 @@
 
 #include <cmocka.h>
 
-#include "conf.h"
+#include "test_userdb_fx.h"
 #include "uidmap.h"
 #include "userdb.h"
 #include "userdb_format.h"
 
-#define TID "6e2d6a5c-7f3b-4a8e-9c41-2b5d8f0e1a37"
 #define OID1 "11111111-2222-4333-8444-555555555555"
 #define OID2 "21111111-2222-4333-8444-555555555555"
 #define OID3 "31111111-2222-4333-8444-555555555555"
@@ -28,25 +27,9 @@ static void oid_n(unsigned i, char buf[37])
 	snprintf(buf, 37, "%08x-2222-4333-8444-555555555555", 0x50000000u + i);
 }
 
-struct fx {
-	char dir[64];
-	struct el_config *cfg;
-};
-
 static int setup_range(void **state, const char *extra)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
-	char text[1024];
-
-	strcpy(fx->dir, "/tmp/udb-test-XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	chmod(fx->dir, 0755);
-	snprintf(text, sizeof(text),
-		 "tenant_id = " TID "\nclient_id = 3f8a1c2e-5b6d-4e7f-9a0b-1c2d3e4f5a6b\n"
-		 "domains = contoso.com, fabrikam.example\nstate_dir = %s\n%s", fx->dir, extra);
-	assert_int_equal(cfg_parse("t.conf", text, strlen(text), &fx->cfg, NULL, 0), 0);
-	*state = fx;
-	return 0;
+	return udb_fx_setup(state, "/tmp/udb-test-XXXXXX", "contoso.com, fabrikam.example", extra);
 }
 
 static int setup(void **state)
@@ -57,18 +40,6 @@ static int setup(void **state)
 static int setup_small(void **state)
 {
 	return setup_range(state, "uid_min = 5000\nuid_max = 6000\n");
-}
-
-static int teardown(void **state)
-{
-	struct fx *fx = *state;
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
-	assert_int_equal(system(cmd), 0);
-	cfg_free(fx->cfg);
-	free(fx);
-	return 0;
 }
 
 /* Look a user up through the reader API; returns the lookup's code. */

@@ -12,47 +12,17 @@
 
 #include <cmocka.h>
 
-#include "conf.h"
+#include "test_userdb_fx.h"
 #include "userdb.h"
 #include "userdb_format.h"
 
-#define TID "6e2d6a5c-7f3b-4a8e-9c41-2b5d8f0e1a37"
 #define OID_A "aaaaaaaa-2222-4333-8444-555555555555"
 #define OID_B "bbbbbbbb-2222-4333-8444-555555555555"
 #define OID_C "cccccccc-2222-4333-8444-555555555555"
 
-struct fx {
-	char dir[64], path[128];
-	struct el_config *cfg;
-};
-
 static int setup(void **state)
 {
-	struct fx *fx = calloc(1, sizeof(*fx));
-	char text[1024];
-
-	strcpy(fx->dir, "/tmp/udb-life-XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	chmod(fx->dir, 0755);
-	snprintf(fx->path, sizeof(fx->path), "%s/users.db", fx->dir);
-	snprintf(text, sizeof(text),
-		 "tenant_id = " TID "\nclient_id = 3f8a1c2e-5b6d-4e7f-9a0b-1c2d3e4f5a6b\n"
-		 "domains = contoso.com\nstate_dir = %s\n", fx->dir);
-	assert_int_equal(cfg_parse("t.conf", text, strlen(text), &fx->cfg, NULL, 0), 0);
-	*state = fx;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *fx = *state;
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
-	assert_int_equal(system(cmd), 0);
-	cfg_free(fx->cfg);
-	free(fx);
-	return 0;
+	return udb_fx_setup(state, "/tmp/udb-life-XXXXXX", "contoso.com", "");
 }
 
 static unsigned char *slurp(const char *path, size_t *len)

@@ -1,0 +1,59 @@
+/* test_userdb_fx.h - the cmocka fixture of the user database unit tests: a
+ * 0755 state directory made from a mkdtemp template and a configuration of
+ * the test tenant pointing at it, removed again by teardown. Test code.
+ * Included by test_userdb.c and test_userdb_life.c only. */
+#ifndef TEST_USERDB_FX_H
+#define TEST_USERDB_FX_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "conf.h"
+
+#define TID "6e2d6a5c-7f3b-4a8e-9c41-2b5d8f0e1a37"
+
+struct fx {
+	char dir[64], path[128];	/* path: dir/users.db */
+	struct el_config *cfg;
+};
+
+/* tmpl: a mkdtemp template under /tmp; domains: the domains key's value;
+ * extra: more configuration lines ("" for none). */
+static int udb_fx_setup(void **state, const char *tmpl, const char *domains, const char *extra)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+	char text[1024];
+
+	assert_non_null(fx);
+	snprintf(fx->dir, sizeof(fx->dir), "%s", tmpl);
+	assert_non_null(mkdtemp(fx->dir));
+	chmod(fx->dir, 0755);
+	snprintf(fx->path, sizeof(fx->path), "%s/users.db", fx->dir);
+	snprintf(text, sizeof(text),
+		 "tenant_id = " TID "\nclient_id = 3f8a1c2e-5b6d-4e7f-9a0b-1c2d3e4f5a6b\n"
+		 "domains = %s\nstate_dir = %s\n%s", domains, fx->dir, extra);
+	assert_int_equal(cfg_parse("t.conf", text, strlen(text), &fx->cfg, NULL, 0), 0);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *fx = *state;
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
+	assert_int_equal(system(cmd), 0);
+	cfg_free(fx->cfg);
+	free(fx);
+	return 0;
+}
+
+#endif
