@@ -36,7 +36,8 @@ CFLAGS += -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -Wall -Wextra -Werror
 	-DEL_PAM_HELPER='"$(LIBEXECDIR)/entra-login/pam-helper"' \
 	-iquote common/base -iquote common/net -iquote pam
 LDFLAGS += -Wl,-z,relro,-z,now,-z,defs,--as-needed
-NET_LIBS := -lcurl -ljansson -ljwt -lcrypto
+# No -lcurl: common/net/http.c dlopens libcurl.so.4 on the first request (why: http.h).
+NET_LIBS := -ljansson -ljwt -lcrypto -ldl
 
 BASE_SRC := $(wildcard common/base/*.c)
 NET_SRC := $(wildcard common/net/*.c)
@@ -148,8 +149,8 @@ valgrind: deps
 mutate: deps
 	$(Q)$(PYTHON) tests/mutate/run.py $(MUTATE_ARGS)
 
-check-linkage: $(NSS_SO) $(PAM_SO) $(PAM_HELPER)
-	$(Q)bash tests/check-linkage.sh $(NSS_SO) $(PAM_SO) $(PAM_HELPER)
+check-linkage: $(NSS_SO) $(PAM_SO) $(PAM_HELPER) $(CLI)
+	$(Q)bash tests/check-linkage.sh $(NSS_SO) $(PAM_SO) $(PAM_HELPER) $(CLI)
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all unit

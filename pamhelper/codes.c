@@ -21,6 +21,7 @@ int el_to_pam(int r)
 	case EL_ERR_CONFIG:
 	case EL_ERR_INSECURE:
 	case EL_ERR_IO:
+	case EL_ERR_HTTP_LIB:
 	case EL_ERR_HTTP_CONNECT:
 	case EL_ERR_HTTP_TIMEOUT:
 	case EL_ERR_HTTP_TLS:

@@ -1,5 +1,13 @@
-/* http.c - libcurl client with a fixed security policy (see http.h). */
+/* http.c - libcurl client with a fixed security policy (see http.h).
+ *
+ * libcurl is loaded with dlopen on the first request, not linked: it pulls in
+ * some 30 shared libraries (GnuTLS, Kerberos, LDAP, libssh2, ...) whose loading
+ * and relocation cost ~2.5 ms at every start of the CLI, and sshd runs
+ * `entra-login authorized-keys` for each offered key, where almost every call
+ * decides from local files. <curl/curl.h> still gives the types and constants;
+ * the functions are called through `api`, resolved once. */
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -12,15 +20,59 @@
 
 #define HTTP_RETRIES 2			/* extra attempts after a 429/503 */
 #define HTTP_RETRY_DEFAULT_MS 1000	/* when Retry-After is absent */
+#define HTTP_CURL_SONAME "libcurl.so.4"
+#define HTTP_CURL_MIN_VERSION 0x075500	/* 7.85.0: CURLOPT_PROTOCOLS_STR */
+
+/* The libcurl functions this file uses, with the prototypes of <curl/curl.h>
+ * (__typeof__ of the declarations, so a mismatch does not compile). */
+static struct {
+	__typeof__(curl_global_init) *global_init;
+	__typeof__(curl_version_info) *version_info;
+	__typeof__(curl_easy_init) *easy_init;
+	__typeof__(curl_easy_setopt) *easy_setopt;
+	__typeof__(curl_easy_perform) *easy_perform;
+	__typeof__(curl_easy_getinfo) *easy_getinfo;
+	__typeof__(curl_easy_cleanup) *easy_cleanup;
+	__typeof__(curl_slist_append) *slist_append;
+	__typeof__(curl_slist_free_all) *slist_free_all;
+} api;
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result = CURLE_FAILED_INIT;
+static int curl_init_result = EL_ERR_HTTP_LIB;
 
-/* Never paired with curl_global_cleanup: a PAM module may be unloaded while
- * the host process (or another module) still uses curl. */
+/* Load libcurl by its fixed SONAME. The lookup is the dynamic linker's, the
+ * same as for a library linked at start (no RPATH/RUNPATH in our binaries;
+ * LD_LIBRARY_PATH only outside secure-execution mode): whoever could redirect
+ * this dlopen could already redirect libcrypto or libc. RTLD_NOW: every symbol
+ * bound before use, like -z now; RTLD_NODELETE: never unloaded.
+ * Never paired with curl_global_cleanup or dlclose: the process may still use
+ * curl on another thread. */
 static void curl_init_once(void)
 {
-	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+	const curl_version_info_data *ver;
+	void *lib;
+
+	lib = dlopen(HTTP_CURL_SONAME, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+	if (!lib)
+		return;
+#define SYM(field, name) do { api.field = (__typeof__(api.field))dlsym(lib, name); if (!api.field) goto fail; } while (0)
+	SYM(global_init, "curl_global_init");
+	SYM(version_info, "curl_version_info");
+	SYM(easy_init, "curl_easy_init");
+	SYM(easy_setopt, "curl_easy_setopt");
+	SYM(easy_perform, "curl_easy_perform");
+	SYM(easy_getinfo, "curl_easy_getinfo");
+	SYM(easy_cleanup, "curl_easy_cleanup");
+	SYM(slist_append, "curl_slist_append");
+	SYM(slist_free_all, "curl_slist_free_all");
+#undef SYM
+	ver = api.version_info(CURLVERSION_NOW);
+	if (!ver || ver->version_num < HTTP_CURL_MIN_VERSION)
+		goto fail;
+	curl_init_result = api.global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : EL_ERR_NOMEM;
+	return;
+fail:
+	memset(&api, 0, sizeof(api));	/* a later call must not use a half-filled table */
 }
 
 uint64_t http_now_ms(void)
@@ -271,10 +323,10 @@ static int perform(const struct request *rq, long timeout_ms, struct sink *sink,
 	long status = 0;
 	int r;
 
-	h = curl_easy_init();
+	h = api.easy_init();
 	if (!h)
 		return EL_ERR_NOMEM;
-#define SET(opt, val) do { c = curl_easy_setopt(h, opt, val); if (c != CURLE_OK) goto setopt_failed; } while (0)
+#define SET(opt, val) do { c = api.easy_setopt(h, opt, val); if (c != CURLE_OK) goto setopt_failed; } while (0)
 	SET(CURLOPT_URL, rq->url);
 	SET(CURLOPT_PROTOCOLS_STR, rq->protocols);
 	SET(CURLOPT_REDIR_PROTOCOLS_STR, rq->protocols);
@@ -306,13 +358,13 @@ static int perform(const struct request *rq, long timeout_ms, struct sink *sink,
 		SET(CURLOPT_HTTPGET, 1L);
 	}
 #undef SET
-	c = curl_easy_perform(h);
+	c = api.easy_perform(h);
 	if (c != CURLE_OK) {
 		r = map_curl_error(c, sink);
 		goto out;
 	}
-	if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK ||
-	    curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &retry_after) != CURLE_OK) {
+	if (api.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK ||
+	    api.easy_getinfo(h, CURLINFO_RETRY_AFTER, &retry_after) != CURLE_OK) {
 		r = EL_ERR_HTTP_CONNECT;
 		goto out;
 	}
@@ -323,7 +375,7 @@ static int perform(const struct request *rq, long timeout_ms, struct sink *sink,
 setopt_failed:
 	r = c == CURLE_UNSUPPORTED_PROTOCOL || c == CURLE_NOT_BUILT_IN ? EL_ERR_HTTP_SCHEME : EL_ERR_INVAL;
 out:
-	curl_easy_cleanup(h);
+	api.easy_cleanup(h);
 	return r;
 }
 
@@ -344,8 +396,8 @@ static int request(const struct el_config *cfg, const char *url, const char *con
 	if (!rq.protocols)
 		return EL_ERR_HTTP_SCHEME;
 	pthread_once(&curl_once, curl_init_once);
-	if (curl_init_result != CURLE_OK)
-		return EL_ERR_NOMEM;
+	if (curl_init_result < 0)
+		return curl_init_result;
 	per_try = (uint64_t)(cfg->http_timeout ? cfg->http_timeout : 10) * 1000u;
 	if (deadline_ms == 0)
 		deadline_ms = http_now_ms() + per_try;
@@ -354,7 +406,7 @@ static int request(const struct el_config *cfg, const char *url, const char *con
 			r = EL_ERR_INVAL;
 			goto out;
 		}
-		tmp = curl_slist_append(rq.headers, headers[i]);
+		tmp = api.slist_append(rq.headers, headers[i]);
 		if (!tmp) {
 			r = EL_ERR_NOMEM;
 			goto out;
@@ -362,9 +414,9 @@ static int request(const struct el_config *cfg, const char *url, const char *con
 		rq.headers = tmp;
 	}
 	if (form) {
-		tmp = curl_slist_append(rq.headers, "Content-Type: application/x-www-form-urlencoded");
+		tmp = api.slist_append(rq.headers, "Content-Type: application/x-www-form-urlencoded");
 		if (tmp)
-			tmp = curl_slist_append(tmp, "Expect:");
+			tmp = api.slist_append(tmp, "Expect:");
 		if (!tmp) {
 			r = EL_ERR_NOMEM;
 			goto out;
@@ -426,7 +478,8 @@ out:
 	/* Headers may carry a bearer token: wipe curl's copies too. */
 	for (tmp = rq.headers; tmp; tmp = tmp->next)
 		explicit_bzero(tmp->data, strlen(tmp->data));
-	curl_slist_free_all(rq.headers);
+	if (rq.headers)
+		api.slist_free_all(rq.headers);
 	return r;
 }
 

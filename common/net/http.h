@@ -1,6 +1,13 @@
 /* http.h - the one HTTP client (libcurl) used for discovery, JWKS, the
  * device flow, IMDS and ARM.
  *
+ * libcurl is not linked: the first request dlopens libcurl.so.4 (by that
+ * SONAME, found the way the dynamic linker finds a linked library) and resolves
+ * the few functions http.c calls, so commands that never go to the network
+ * (authorized-keys deciding from its caches, status, users, ...) do not pay for
+ * loading libcurl's ~30 libraries. If it cannot be loaded, or is older than
+ * 7.85, every request fails with EL_ERR_HTTP_LIB (fail closed; "unavailable").
+ *
  * Policy, not options: HTTPS only, except URLs under the configured imds_url
  * (which may be plain http); never a proxy (CURLOPT_PROXY "", NOPROXY "*":
  * https_proxy, ALL_PROXY and the like are ignored, even by the CLI); TLS peer and host
@@ -56,7 +63,7 @@ uint64_t http_deadline_in(unsigned seconds);
  * Each attempt is also capped at cfg->http_timeout.
  * On success (any non-3xx status, including 4xx/5xx: the caller decides)
  * *ret_resp is set; free it with http_response_free().
- * Returns 0, EL_ERR_HTTP_SCHEME, EL_ERR_HTTP_CONNECT, EL_ERR_HTTP_TIMEOUT,
+ * Returns 0, EL_ERR_HTTP_LIB, EL_ERR_HTTP_SCHEME, EL_ERR_HTTP_CONNECT, EL_ERR_HTTP_TIMEOUT,
  * EL_ERR_HTTP_TLS, EL_ERR_HTTP_TOO_BIG, EL_ERR_HTTP_REDIRECT,
  * EL_ERR_HTTP_THROTTLED (still 429 after the retries), EL_ERR_INVAL,
  * EL_ERR_NOMEM. */
@@ -80,7 +87,7 @@ const char *http_allowed_protocols(const struct el_config *cfg, const char *url)
  * (PAM maps them to PAM_AUTHINFO_UNAVAIL, the CLI to exit 3). */
 static inline int http_err_unavailable(int r)
 {
-	return r <= EL_ERR_HTTP_CONNECT && r >= EL_ERR_HTTP_THROTTLED;
+	return (r <= EL_ERR_HTTP_CONNECT && r >= EL_ERR_HTTP_THROTTLED) || r == EL_ERR_HTTP_LIB;
 }
 
 #endif

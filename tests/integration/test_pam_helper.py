@@ -31,7 +31,8 @@ def test_module_needs_only_libpam_and_libc():
     for lib in ("libcurl", "libcrypto", "libssl", "libjansson", "libjwt"):
         assert lib not in ldd, ldd
     ldd = subprocess.run(["ldd", str(PAM_HELPER)], capture_output=True, text=True, check=True).stdout
-    assert "libcurl" in ldd and "libcrypto" in ldd
+    assert "libcrypto" in ldd and "libjansson" in ldd
+    assert "libcurl" not in ldd     # loaded on the first request (common/net/http.c; test_curl_lazy.py)
 
 
 # ---------------------------------------------------------------- what the caller chooses stays out
