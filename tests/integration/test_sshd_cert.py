@@ -171,3 +171,28 @@ def test_publickey_without_certificate_grant_refused_by_pam_account(sshd_with_ak
     assert res.returncode != 0 and "uid=" not in res.stdout, res.stdout + log[-3000:]
     assert f"/home/{ADMIN}/.ssh/authorized_keys:1" in log, log[-3000:]        # sshd took the key ...
     assert f"Access denied for user {ADMIN} by PAM account" in log, log[-3000:]  # ... PAM account did not
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_service_principal_by_app_id(tmp_path, fake, public_state_dir, enabled):
+    """`az login --service-principal; az ssh vm`: the principal is the app id. Logs in (role from
+    static, by app id; PAM account passes it on the certificate grant) only when
+    ssh_service_principals = yes."""
+    extra = {"ssh_service_principals": "yes" if enabled else "no"}
+    text = cert_config(fake, public_state_dir, **extra).replace(
+        f"static_users = {USER}", f"static_users = {USER}, {SP_CLIENT_ID}")
+    env = SshdEnv(tmp_path / "sp", BUILD, text).start()
+    try:
+        prime_jwks(env)
+        c = CertClient(fake, tmp_path / "az-sp")
+        cert = c.service_principal(SP_CLIENT_ID)
+        res = env.ssh_key(SP_CLIENT_ID, "id -un; id", c.key_path, cert)
+        if enabled:
+            assert res.returncode == 0, res.stderr + env.log()[-3000:]
+            assert res.stdout.splitlines()[0] == SP_CLIENT_ID and "aad_users" in res.stdout
+            show = env.iso.run(f"{CLI} show {SP_CLIENT_ID}").stdout
+            assert f"oid: {guid_for('sp:' + SP_CLIENT_ID)}" in show, show
+        else:
+            assert res.returncode != 0 and "uid=" not in res.stdout
+    finally:
+        env.stop()
