@@ -320,12 +320,12 @@ int keys_open_deadline(const struct el_config *cfg, uint64_t deadline_ms, struct
 		goto out;
 	}
 	r = cache_load(ks);
-	if (r == 0 && now >= ks->fetched && now - ks->fetched < JWKS_CACHE_MAX_AGE)
+	if (r == 0 && state_age_below(ks->fetched, now, JWKS_CACHE_MAX_AGE))
 		goto done;
 	r = fetch(ks);
 	if (r < 0 && ks->n > 0 && ks->from_cache) {
 		/* Keep the last good copy while the IdP is away, within limits. */
-		if (now >= ks->fetched && now - ks->fetched < JWKS_CACHE_HARD_MAX_AGE)
+		if (state_age_below(ks->fetched, now, JWKS_CACHE_HARD_MAX_AGE))
 			r = 0;
 		else
 			r = EL_ERR_JWKS;

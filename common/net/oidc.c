@@ -256,14 +256,14 @@ int oidc_discover(const struct el_config *cfg, uint64_t deadline_ms, struct oidc
 	int r;
 
 	r = cache_load(cfg, &cached, &mtime);
-	if (r == 0 && now >= mtime && now - mtime < OIDC_CACHE_MAX_AGE) {
+	if (r == 0 && state_age_below(mtime, now, OIDC_CACHE_MAX_AGE)) {
 		*ret_meta = cached;
 		return 0;
 	}
 	r = oidc_fetch(cfg, deadline_ms, ret_meta);
 	if (r < 0 && r != EL_ERR_NOMEM && cached) {
 		/* Stale beats nothing when the IdP is away or confused, for a while. */
-		if (now >= mtime && now - mtime < OIDC_CACHE_HARD_MAX_AGE) {
+		if (state_age_below(mtime, now, OIDC_CACHE_HARD_MAX_AGE)) {
 			*ret_meta = cached;
 			return 0;
 		}

@@ -101,3 +101,10 @@ int state_write(const struct el_config *cfg, const char *name, const void *data,
 		return r;
 	return file_write_atomic(path, data, len, 0644);
 }
+
+bool state_age_below(time_t mtime, time_t now, time_t max_age)
+{
+	if (mtime > now + STATE_FUTURE_SLACK)
+		return false;
+	return mtime >= now || now - mtime < max_age;
+}

@@ -10,6 +10,7 @@
 #ifndef EL_STATEFILE_H
 #define EL_STATEFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -19,6 +20,15 @@
 #define STATE_DISCOVERY "openid-configuration.json"
 #define STATE_JWKS "jwks.json"
 #define STATE_JWKS_REFRESH "jwks.refresh"
+
+/* File times run ahead of time(2) by up to a clock tick (the kernel stamps
+ * files from a finer clock than the coarse one time() reads), so a cache
+ * written a moment ago may look a second into the future. */
+#define STATE_FUTURE_SLACK 2
+
+/* True if a cache stamped mtime is younger than max_age seconds at now; a
+ * stamp more than STATE_FUTURE_SLACK seconds ahead is never young. */
+bool state_age_below(time_t mtime, time_t now, time_t max_age);
 
 /* "{state_dir}/{name}" into buf. Returns 0 or EL_ERR_RANGE. */
 int state_path(const struct el_config *cfg, const char *name, char *buf, size_t buflen) EL_MUST_CHECK;

@@ -236,6 +236,19 @@ static void test_keys_open_cache_symlink_refused(void **state)
 	cfg_free(cfg);
 }
 
+/* A cache stamped a moment "in the future" (file times are finer than time(2))
+ * is young; one dated further ahead never is; age is strict below max. */
+static void test_state_age_below(void **state)
+{
+	(void)state;
+	assert_true(state_age_below(1000, 1000, 60));
+	assert_true(state_age_below(1001, 1000, 60));
+	assert_true(state_age_below(1000 + STATE_FUTURE_SLACK, 1000, 60));
+	assert_false(state_age_below(1001 + STATE_FUTURE_SLACK, 1000, 60));
+	assert_true(state_age_below(941, 1000, 60));
+	assert_false(state_age_below(940, 1000, 60));
+}
+
 static void test_keys_open_unreachable_without_cache(void **state)
 {
 	struct el_config *cfg = cache_cfg(CLOSED);
@@ -262,6 +275,7 @@ int main(void)
 		cmocka_unit_test(test_keys_open_ignores_untrusted_cache),
 		cmocka_unit_test(test_keys_open_cache_symlink_refused),
 		cmocka_unit_test(test_keys_open_unreachable_without_cache),
+		cmocka_unit_test(test_state_age_below),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
