@@ -125,11 +125,10 @@ int auth_run(struct hctx *ctx)
 		else if (r != EL_ERR_ABORTED)
 			conv_error(ctx, user_message(r));
 		jwt_claims_free(claims);
-		/* The login name is ours (pamctx_open): a token naming something that is
-		 * not a directory name is a refusal. PAM_IGNORE would let the rest of the
-		 * stack (pam_permit after a required line) decide. */
-		pr = el_to_pam(r);
-		return pr == PAM_IGNORE ? PAM_AUTH_ERR : pr;
+		/* A PAM_IGNORE here (a token naming something that is not a directory
+		 * name) is turned into PAM_AUTH_ERR by pam_entra.so, the trust boundary:
+		 * the login name is ours, the rest of the stack must not decide. */
+		return el_to_pam(r);
 	}
 	hctx_log(ctx, LOG_INFO, "authenticated", claims->oid, 0);
 	jwt_claims_free(claims);
