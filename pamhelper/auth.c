@@ -102,7 +102,7 @@ out:
 int auth_run(struct hctx *ctx)
 {
 	struct jwt_claims *claims = NULL;
-	int r, pr;
+	int r;
 
 	switch (ctx->mode) {
 	case MODE_TOKEN:
