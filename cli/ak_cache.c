@@ -107,8 +107,8 @@ static void prune(const char *dir, time_t now)
 int ak_cache_put(const struct el_config *cfg, const char *user, const char *blob, time_t now, int code,
 		 const char *line)
 {
-	char path[4200], dir[4096], tmp[4300], buf[AK_LINE_MAX + 32];
-	int fd, r, n;
+	char path[4200], dir[4096], buf[AK_LINE_MAX + 32];
+	int r, n;
 
 	r = entry_path(cfg, user, blob, path, sizeof(path), dir, sizeof(dir));
 	if (r < 0)
@@ -120,18 +120,5 @@ int ak_cache_put(const struct el_config *cfg, const char *user, const char *blob
 	n = snprintf(buf, sizeof(buf), "%d %s\n", code, code == 0 && line ? line : "");
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return EL_ERR_RANGE;
-	n = snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid());
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return EL_ERR_RANGE;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return EL_ERR_IO;
-	r = write(fd, buf, strlen(buf)) == (ssize_t)strlen(buf) ? 0 : EL_ERR_IO;
-	if (close(fd) < 0)
-		r = EL_ERR_IO;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = EL_ERR_IO;
-	if (r < 0)
-		(void)unlink(tmp);
-	return r;
+	return file_replace_private(path, buf, (size_t)n);
 }

@@ -44,8 +44,8 @@ static int grant_path(const struct el_config *cfg, const char *user, char *buf, 
 
 int certgrant_record(const struct el_config *cfg, const char *user, const char *oid, time_t now)
 {
-	char dir[4096], path[4096], tmp[4200], line[128];
-	int fd = -1, r, n;
+	char dir[4096], path[4096], line[128];
+	int r, n;
 
 	r = grant_path(cfg, user, path, sizeof(path), dir, sizeof(dir));
 	if (r < 0)
@@ -56,20 +56,7 @@ int certgrant_record(const struct el_config *cfg, const char *user, const char *
 	n = snprintf(line, sizeof(line), "%.36s %lld\n", oid ? oid : "-", (long long)now);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return EL_ERR_RANGE;
-	n = snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return EL_ERR_RANGE;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return EL_ERR_IO;
-	r = write(fd, line, strlen(line)) == (ssize_t)strlen(line) && fchmod(fd, 0600) == 0 ? 0 : EL_ERR_IO;
-	if (close(fd) < 0)
-		r = EL_ERR_IO;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = EL_ERR_IO;
-	if (r < 0)
-		(void)unlink(tmp);
-	return r;
+	return file_replace_private(path, line, (size_t)n);
 }
 
 /* The grant time of user's record, after the ownership and mode checks. */

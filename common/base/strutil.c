@@ -177,6 +177,27 @@ int file_read_capped(const char *path, size_t cap, char **ret_text, size_t *ret_
 	return r;
 }
 
+int file_replace_private(const char *path, const void *data, size_t len)
+{
+	char tmp[PATH_MAX];
+	int fd, r, n;
+
+	n = snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return EL_ERR_RANGE;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return EL_ERR_IO;
+	r = write(fd, data, len) == (ssize_t)len && fchmod(fd, 0600) == 0 ? 0 : EL_ERR_IO;
+	if (close(fd) < 0)
+		r = EL_ERR_IO;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = EL_ERR_IO;
+	if (r < 0)
+		(void)unlink(tmp);
+	return r;
+}
+
 int file_write_atomic(const char *path, const void *data, size_t len, unsigned mode)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];

@@ -37,6 +37,13 @@ int fd_read_capped(int fd, size_t cap, char **ret_text, size_t *ret_len) EL_MUST
  * chmod to mode, rename, fsync of the directory. Returns 0 or EL_ERR_IO. */
 int file_write_atomic(const char *path, const void *data, size_t len, unsigned mode) EL_MUST_CHECK;
 
+/* Replace path with a private (0600) file holding data: temp file next to
+ * it (O_NOFOLLOW), rename. No fsync: for short-lived records (decision
+ * caches, grants) whose loss in a crash costs only a repeated check, on
+ * paths where an fsync per call would be felt. Returns 0, EL_ERR_IO or
+ * EL_ERR_RANGE. */
+int file_replace_private(const char *path, const void *data, size_t len) EL_MUST_CHECK;
+
 /* True if st describes a file owned by root (or euid) and not writable by group/other. */
 struct stat;
 bool file_owner_safe(const struct stat *st);
