@@ -111,7 +111,6 @@
 	X(EL_ERR_CERT_SIG_ALG, "certificate signature algorithm is not rsa-sha2-256/512") \
 	X(EL_ERR_CERT_SIGNATURE, "certificate signature invalid") \
 	X(EL_ERR_CERT_NO_ROLE_SOURCE, "no role source usable without a token (need arm or static)") \
-	X(EL_ERR_CERT_UID_MISMATCH, "user database UID differs from the one NSS announced") \
 	X(EL_ERR_NO_CERT_GRANT, "publickey login of a directory user without a certificate granted by authorized-keys") \
 	X(EL_ERR_HTTP_LIB, "libcurl.so.4 (>= 7.85) could not be loaded: no network requests possible")
 
