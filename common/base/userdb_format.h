@@ -78,7 +78,7 @@
 #include <stdint.h>
 
 #define UDB_MAGIC "ENTRAUDB"
-#define UDB_VERSION 2u		/* written */
+#define UDB_VERSION 3u		/* written */
 #define UDB_VERSION_MIN 1u	/* oldest read */
 #define UDB_BOM 0x01020304u
 #define UDB_HEADER_SIZE 128u

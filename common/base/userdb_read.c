@@ -2,8 +2,14 @@
  *
  * Nothing in the file is trusted: the header is bounds- and checksum-checked
  * when mapped, each record (and the strings it points to) each time it is
- * read, so a damaged file yields EL_ERR_CORRUPT, never a read outside the
- * mapping or a wrong answer. See userdb_format.h for the layout.
+ * read, each table entry by what it points to, so a damaged file yields
+ * EL_ERR_CORRUPT (or, for a damaged table, a user not found), never a read
+ * outside the mapping or a wrong answer. See userdb_format.h for the layout.
+ *
+ * Opening costs the same whatever the number of users (format version 3:
+ * the header checksum covers the header alone): one shared mapping, no
+ * copy, and only the pages a lookup touches are ever read. Versions 1 and
+ * 2 chain the tables into the header checksum: verified once at open.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,11 +26,8 @@
 #include "userdb_format.h"
 
 struct udb {
-	const unsigned char *base;
+	const unsigned char *base;	/* the file's pages, mapped shared read-only */
 	size_t size;
-	bool copied;			/* base is a private copy, not the file's pages */
-	const uint64_t *stamp;		/* users.stamp mapped, or NULL */
-	uint64_t stamp0;		/* its value before the file was opened */
 	const struct udb_disk_hdr *hdr;
 	const struct udb_disk_rec *recs;
 	const struct udb_disk_slot *name_tab, *uid_tab;
@@ -81,10 +84,14 @@ static int validate(struct udb *db)
 	    !region_ok(db, h->strings_off, h->strings_len, 1))
 		return EL_ERR_CORRUPT;
 	sum = udb_hash64(h, UDB_HDR_SUMMED, UDB_SEED_HDR);
-	sum = udb_hash64(db->base + h->name_table_off, (uint64_t)h->name_slots * 8, sum);
-	sum = udb_hash64(db->base + h->uid_table_off, (uint64_t)h->uid_slots * 8, sum);
-	sum = udb_hash64(db->base + h->admins_off, (uint64_t)h->n_admins * 4, sum);
-	sum = udb_hash64(db->base + h->members_off, (uint64_t)h->n_members * 4, sum);
+	if (h->version < 3) {	/* tables in the header checksum: O(n), once */
+		sum = udb_hash64(db->base + h->name_table_off, (uint64_t)h->name_slots * 8, sum);
+		sum = udb_hash64(db->base + h->uid_table_off, (uint64_t)h->uid_slots * 8, sum);
+		sum = udb_hash64(db->base + h->admins_off, (uint64_t)h->n_admins * 4, sum);
+		sum = udb_hash64(db->base + h->members_off, (uint64_t)h->n_members * 4, sum);
+	} else if (h->reserved != 0) {
+		return EL_ERR_CORRUPT;
+	}
 	if (sum != h->checksum)
 		return EL_ERR_CORRUPT;
 	db->recs = (const struct udb_disk_rec *)(db->base + h->records_off);
@@ -103,78 +110,17 @@ static int validate(struct udb *db)
 	return 0;
 }
 
-/* Map <dir of path>/users.stamp if it is a safe regular file of at least 8
- * bytes; NULL otherwise (readers then notice a rewrite by polling). The
- * writer never truncates it. */
-static const uint64_t *stamp_map(const char *path)
-{
-	char sp[4096];
-	const char *slash = strrchr(path, '/');
-	struct stat st;
-	void *map = MAP_FAILED;
-	int n, fd;
-
-	n = slash ? snprintf(sp, sizeof(sp), "%.*s/%s", (int)(slash - path), path, UDB_STAMP_FILE)
-		  : snprintf(sp, sizeof(sp), "%s", UDB_STAMP_FILE);
-	if (n < 0 || (size_t)n >= sizeof(sp))
-		return NULL;
-	fd = open(sp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0 && !(st.st_mode & (S_IWGRP | S_IWOTH)) &&
-	    st.st_size >= (off_t)sizeof(uint64_t))
-		map = mmap(NULL, sizeof(uint64_t), PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
-	return map == MAP_FAILED ? NULL : map;
-}
-
-/* The whole file into private memory, read-only afterwards. A file cut
- * short meanwhile (an in-place copy running) is EL_ERR_CORRUPT. */
-static int copy_in(int fd, size_t size, void **ret_map)
-{
-	unsigned char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	size_t got = 0;
-
-	if (p == MAP_FAILED)
-		return EL_ERR_NOMEM;
-	while (got < size) {
-		ssize_t n = pread(fd, p + got, size - got, (off_t)got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int r = n == 0 ? EL_ERR_CORRUPT : errno == ENOMEM ? EL_ERR_NOMEM : EL_ERR_IO;
-
-			munmap(p, size);
-			return r;
-		}
-		got += (size_t)n;
-	}
-	if (mprotect(p, size, PROT_READ) < 0) {
-		munmap(p, size);
-		return EL_ERR_NOMEM;
-	}
-	*ret_map = p;
-	return 0;
-}
-
 int udb_open_path(const char *path, struct udb **ret_db)
 {
 	struct udb *db = NULL;
 	struct stat st;
 	void *map = MAP_FAILED;
-	const uint64_t *stamp = NULL;
-	uint64_t stamp0 = 0;
 	int fd = -1, r;
 
 	/* Whoever can write the directory can swap the file under us. */
 	r = dir_safe(path, true);
 	if (r < 0)
 		goto out;
-	/* The stamp before the file: a rewrite from now on changes it. */
-	stamp = stamp_map(path);
-	if (stamp)
-		stamp0 = __atomic_load_n(stamp, __ATOMIC_ACQUIRE);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		r = (errno == ENOENT || errno == ENOTDIR) ? EL_ERR_NOT_FOUND
@@ -190,6 +136,9 @@ int udb_open_path(const char *path, struct udb **ret_db)
 		r = EL_ERR_INSECURE;
 		goto out;
 	}
+	/* The size the header states must be the file's (checked in
+	 * validate): a file cut short in place is refused here, before any
+	 * page past its end is touched. */
 	if (st.st_size < (off_t)UDB_HEADER_SIZE || (uint64_t)st.st_size > EL_USERDB_SIZE_MAX) {
 		r = EL_ERR_CORRUPT;
 		goto out;
@@ -199,22 +148,15 @@ int udb_open_path(const char *path, struct udb **ret_db)
 		r = EL_ERR_NOMEM;
 		goto out;
 	}
-	if ((uint64_t)st.st_size <= UDB_COPY_MAX) {
-		r = copy_in(fd, (size_t)st.st_size, &map);
-		if (r < 0)
-			goto out;
-		db->copied = true;
-	} else {
-		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-		if (map == MAP_FAILED) {
-			r = errno == ENOMEM ? EL_ERR_NOMEM : EL_ERR_IO;
-			goto out;
-		}
+	/* Shared, never copied: every process reads the same page-cache pages,
+	 * and only those a lookup touches (userdb.h: never truncate in place). */
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED) {
+		r = errno == ENOMEM ? EL_ERR_NOMEM : EL_ERR_IO;
+		goto out;
 	}
 	db->base = map;
 	db->size = (size_t)st.st_size;
-	db->stamp = stamp;
-	db->stamp0 = stamp0;
 	db->hdr = map;
 	r = validate(db);
 	if (r < 0)
@@ -222,12 +164,9 @@ int udb_open_path(const char *path, struct udb **ret_db)
 	*ret_db = db;
 	db = NULL;
 	map = MAP_FAILED;
-	stamp = NULL;
 out:
 	if (map != MAP_FAILED)
 		munmap(map, (size_t)st.st_size);
-	if (stamp)
-		munmap((void *)stamp, sizeof(uint64_t));
 	free(db);
 	if (fd >= 0)
 		close(fd);
@@ -250,8 +189,6 @@ void udb_close(struct udb *db)
 	if (!db)
 		return;
 	munmap((void *)db->base, db->size);
-	if (db->stamp)
-		munmap((void *)db->stamp, sizeof(uint64_t));
 	free(db);
 }
 
@@ -394,6 +331,10 @@ int udb_lookup_name(const struct udb *db, const char *name, struct udb_user *ret
 			*ret = u;
 			return 0;
 		}
+		/* Same tag, other name: a true collision only if that name's
+		 * tag is the slot's too; else the slot is damaged. */
+		if ((uint32_t)(udb_hash64(u.name, strlen(u.name), UDB_SEED_NAME) >> 32) != tag)
+			return EL_ERR_CORRUPT;
 	}
 	return EL_ERR_CORRUPT;	/* a full table: the writer never makes one */
 }
@@ -466,6 +407,10 @@ int udb_group_get(const struct udb *db, enum udb_group group, uint32_t i, struct
 
 	if (i >= udb_group_count(db, group))
 		return EL_ERR_NOT_FOUND;
+	/* The writer lists records in index (= name) order, each once: an
+	 * entry not above the one before is damage, not a second member. */
+	if (i > 0 && list[i] <= list[i - 1])
+		return EL_ERR_CORRUPT;
 	r = rec_read(db, list[i], &u);
 	if (r < 0)
 		return r;
@@ -477,9 +422,7 @@ int udb_group_get(const struct udb *db, enum udb_group group, uint32_t i, struct
 
 bool udb_superseded(const struct udb *db)
 {
-	if (db->stamp && __atomic_load_n(db->stamp, __ATOMIC_RELAXED) != db->stamp0)
-		return true;
-	return !db->copied && __atomic_load_n(&db->hdr->superseded, __ATOMIC_RELAXED) != 0;
+	return __atomic_load_n(&db->hdr->superseded, __ATOMIC_RELAXED) != 0;
 }
 
 uint64_t udb_generation(const struct udb *db)

@@ -451,14 +451,9 @@ static int serialize(struct udb_ws *w, unsigned char **ret_buf, size_t *ret_len)
 		if (s->role != UDB_ROLE_NONE)
 			((uint32_t *)(buf + h->members_off))[m++] = i;
 	}
-	{
-		uint64_t sum = udb_hash64(h, UDB_HDR_SUMMED, UDB_SEED_HDR);
-
-		sum = udb_hash64(buf + h->name_table_off, (uint64_t)slots * 8, sum);
-		sum = udb_hash64(buf + h->uid_table_off, (uint64_t)slots * 8, sum);
-		sum = udb_hash64(buf + h->admins_off, (uint64_t)n_adm * 4, sum);
-		h->checksum = udb_hash64(buf + h->members_off, (uint64_t)n_mem * 4, sum);
-	}
+	/* Version 3: the header alone, so that readers verify O(1) at open;
+	 * table entries are verified through the records they point to. */
+	h->checksum = udb_hash64(h, UDB_HDR_SUMMED, UDB_SEED_HDR);
 	*ret_buf = buf;
 	*ret_len = size;
 	return 0;
@@ -502,9 +497,13 @@ static void mark_superseded(int old_fd)
 		(void)!pwrite(old_fd, &one, sizeof(one), offsetof(struct udb_disk_hdr, superseded));
 }
 
-/* After the rename: count one more write in users.stamp (created 0644 if
- * missing, never truncated: readers map it). Best effort: readers without
- * it notice the new file by polling. */
+/* After the rename: count one more write in users.stamp, if it exists.
+ * Readers of this version never read it (the superseded word of the file
+ * they map tells them); readers of the previous version (until 2026-12,
+ * format 2) mapped it and may still run in long-lived processes after an
+ * upgrade, so a stamp they created keeps counting. A missing stamp is
+ * never created; deleting it is safe once those processes restarted
+ * (they then poll, a second at most). Never truncated. Best effort. */
 static void bump_stamp(const struct el_config *cfg)
 {
 	char path[4096];
@@ -515,12 +514,10 @@ static void bump_stamp(const struct el_config *cfg)
 	n = snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, UDB_STAMP_FILE);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0644);
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid()) {
-		if ((st.st_mode & 07777) != 0644)
-			(void)!fchmod(fd, 0644);
 		if (pread(fd, &v, sizeof(v), 0) != (ssize_t)sizeof(v))
 			v = 0;
 		v++;

@@ -214,16 +214,13 @@ static void test_udb_open_refuses_wrong_sizes(void **state)
 }
 
 /* Recompute the header checksum after a deliberate edit, so the
- * structural checks behind it are what is tested. */
+ * structural checks behind it are what is tested (version 3: the header
+ * alone; the tables need no resigning, they are checked per use). */
 static void resign_header(unsigned char *img)
 {
 	struct udb_disk_hdr *h = (struct udb_disk_hdr *)img;
-	uint64_t sum = udb_hash64(h, UDB_HDR_SUMMED, UDB_SEED_HDR);
 
-	sum = udb_hash64(img + h->name_table_off, (uint64_t)h->name_slots * 8, sum);
-	sum = udb_hash64(img + h->uid_table_off, (uint64_t)h->uid_slots * 8, sum);
-	sum = udb_hash64(img + h->admins_off, (uint64_t)h->n_admins * 4, sum);
-	h->checksum = udb_hash64(img + h->members_off, (uint64_t)h->n_members * 4, sum);
+	h->checksum = udb_hash64(h, UDB_HDR_SUMMED, UDB_SEED_HDR);
 }
 
 static void resign_record(unsigned char *img, uint32_t i, size_t name_bytes, size_t display_bytes)
@@ -268,6 +265,7 @@ static void test_udb_open_refuses_bad_header_fields(void **state)
 		{ offsetof(struct udb_disk_hdr, strings_off), UINT64_MAX & ~7ull, 8 },
 		{ offsetof(struct udb_disk_hdr, strings_len), 1u << 30, 8 },
 		{ offsetof(struct udb_disk_hdr, strings_len), UINT64_MAX, 8 },
+		{ offsetof(struct udb_disk_hdr, reserved), 1, 4 },	/* not summed: checked as 0 */
 	};
 
 	(void)state;
@@ -385,8 +383,78 @@ static void test_udb_lookup_refuses_bad_tables(void **state)
 	free(img);
 }
 
+/* Format v3 checks the tables per use, through what they point to: a
+ * name slot sent to another record (its tag kept) and a role list naming
+ * a member twice are EL_ERR_CORRUPT, not a miss or a duplicate member;
+ * a table that is garbage does not stop the file from opening (O(1) at
+ * open) and only the lookups that use it fail. */
+static void test_udb_v3_tables_checked_per_use(void **state)
+{
+	unsigned char *img = malloc(image_len);
+	struct udb_disk_slot *tab;
+	uint32_t *members, mask, j;
+	uint64_t h;
+	struct udb *db = NULL;
+	struct udb_user u;
+
+	(void)state;
+	assert_int_equal(HDR(image)->version, 3);
+	memcpy(img, image, image_len);
+	tab = (struct udb_disk_slot *)(img + HDR(img)->name_table_off);
+	mask = HDR(img)->name_slots - 1;
+	h = udb_hash64(want[0].name, strlen(want[0].name), UDB_SEED_NAME);
+	for (j = (uint32_t)h & mask; tab[j].rec1 != 1; j = (j + 1) & mask)
+		assert_int_not_equal(tab[j].rec1, 0);
+	tab[j].rec1 = 3;	/* record 2: another valid, checksummed record */
+	put_file(img, image_len, 0644);
+	assert_int_equal(udb_open_path(file, &db), 0);
+	assert_int_equal(udb_lookup_name(db, want[0].name, &u), EL_ERR_CORRUPT);
+	assert_int_equal(udb_lookup_name(db, want[2].name, &u), 0);
+	assert_true(same(&want[2], &u));
+	udb_close(db);
+
+	memcpy(img, image, image_len);
+	members = (uint32_t *)(img + HDR(img)->members_off);
+	members[1] = members[0];
+	put_file(img, image_len, 0644);
+	assert_int_equal(udb_open_path(file, &db), 0);
+	assert_int_equal(udb_group_get(db, UDB_GROUP_USERS, 0, &u), 0);
+	assert_int_equal(udb_group_get(db, UDB_GROUP_USERS, 1, &u), EL_ERR_CORRUPT);
+	udb_close(db);
+
+	/* Both tables garbage: opens, every lookup through them refused or a
+	 * miss, every record still readable by index. */
+	memcpy(img, image, image_len);
+	for (uint64_t o = HDR(img)->name_table_off; o < HDR(img)->admins_off; o++)
+		img[o] = (unsigned char)(o * 131 + 7);
+	put_file(img, image_len, 0644);
+	assert_int_equal(udb_open_path(file, &db), 0);
+	for (uint32_t i = 0; i < N_USERS; i++) {
+		int r = udb_lookup_name(db, want[i].name, &u);
+
+		assert_true(r == EL_ERR_CORRUPT || r == EL_ERR_NOT_FOUND || (r == 0 && same(&want[i], &u)));
+		r = udb_lookup_uid(db, want[i].uid, &u);
+		assert_true(r == EL_ERR_CORRUPT || r == EL_ERR_NOT_FOUND || (r == 0 && same(&want[i], &u)));
+		assert_int_equal(udb_get(db, i, &u), 0);
+		assert_true(same(&want[i], &u));
+	}
+	udb_close(db);
+	free(img);
+}
+
+/* True if img[off] lies in the name or uid table (format v3: a damaged
+ * table entry may hide a user - NOT_FOUND - never give a wrong answer). */
+static bool in_tables(const unsigned char *img, size_t off)
+{
+	const struct udb_disk_hdr *h = (const struct udb_disk_hdr *)img;
+
+	return (off >= h->name_table_off && off < h->name_table_off + (uint64_t)h->name_slots * 8) ||
+	       (off >= h->uid_table_off && off < h->uid_table_off + (uint64_t)h->uid_slots * 8);
+}
+
 /* Random byte flips: every answer is either exactly the original one or
- * EL_ERR_CORRUPT (NOT_FOUND only for names that were never there). */
+ * EL_ERR_CORRUPT (NOT_FOUND only for names that were never there, or when
+ * a flip hit a lookup table: the user is hidden, nothing else). */
 static void test_udb_random_flips_never_answer_wrongly(void **state)
 {
 	unsigned char *img = malloc(image_len);
@@ -397,11 +465,15 @@ static void test_udb_random_flips_never_answer_wrongly(void **state)
 	for (int iter = 0; iter < 3000; iter++) {
 		struct udb *db = NULL;
 		struct udb_user u;
-		int flips = 1 + iter % 3, r;
+		int flips = 1 + iter % 3, r, hide = 0;
 
 		memcpy(img, image, image_len);
-		for (int k = 0; k < flips; k++)
-			img[rand_r(&seed) % image_len] ^= (unsigned char)(1 + rand_r(&seed) % 255);
+		for (int k = 0; k < flips; k++) {
+			size_t off = rand_r(&seed) % image_len;
+
+			hide |= in_tables(image, off) ? EL_ERR_NOT_FOUND : 0;
+			img[off] ^= (unsigned char)(1 + rand_r(&seed) % 255);
+		}
 		put_file(img, image_len, 0644);
 		r = udb_open_path(file, &db);
 		if (r < 0) {
@@ -411,9 +483,9 @@ static void test_udb_random_flips_never_answer_wrongly(void **state)
 		opened++;
 		for (uint32_t i = 0; i < N_USERS; i++) {
 			r = udb_lookup_name(db, want[i].name, &u);
-			assert_true(r == EL_ERR_CORRUPT || (r == 0 && same(&want[i], &u)));
+			assert_true(r == EL_ERR_CORRUPT || (hide && r == hide) || (r == 0 && same(&want[i], &u)));
 			r = udb_lookup_uid(db, want[i].uid, &u);
-			assert_true(r == EL_ERR_CORRUPT || (r == 0 && same(&want[i], &u)));
+			assert_true(r == EL_ERR_CORRUPT || (hide && r == hide) || (r == 0 && same(&want[i], &u)));
 			r = udb_get(db, i, &u);
 			assert_true(r == EL_ERR_CORRUPT || (r == 0 && same(&want[i], &u)));
 		}
@@ -437,6 +509,7 @@ int main(void)
 		cmocka_unit_test(test_udb_open_refuses_bad_header_fields),
 		cmocka_unit_test(test_udb_lookup_refuses_bad_records),
 		cmocka_unit_test(test_udb_lookup_refuses_bad_tables),
+		cmocka_unit_test(test_udb_v3_tables_checked_per_use),
 		cmocka_unit_test(test_udb_random_flips_never_answer_wrongly),
 	};
 

@@ -110,7 +110,7 @@ static void test_udb_reads_version_1_and_upgrades_it(void **state)
 	assert_int_equal(udb_record_login(fx->cfg, "a@contoso.com", OID_A, TID, "A", UDB_ROLE_ADMIN, 5, &uid_a), 0);
 	assert_int_equal(udb_record_login(fx->cfg, "b@contoso.com", OID_B, TID, "B", UDB_ROLE_USER, 5, NULL), 0);
 	img = slurp(fx->path, &len);
-	assert_int_equal(((struct udb_disk_hdr *)img)->version, 2);
+	assert_int_equal(((struct udb_disk_hdr *)img)->version, UDB_VERSION);
 	/* What the version 1 writer wrote: no extra pair, checksums without it. */
 	for (uint32_t i = 0; i < 2; i++) {
 		REC(img, i)->extra_len = 0;
@@ -138,12 +138,49 @@ static void test_udb_reads_version_1_and_upgrades_it(void **state)
 	assert_int_equal(udb_record_login(fx->cfg, "c@contoso.com", OID_C, TID, "C", UDB_ROLE_USER, 6, NULL), 0);
 	free(img);
 	img = slurp(fx->path, &len);
-	assert_int_equal(((struct udb_disk_hdr *)img)->version, 2);
+	assert_int_equal(((struct udb_disk_hdr *)img)->version, UDB_VERSION);
 	assert_int_equal(lookup(fx, "a@contoso.com", &u, NULL, NULL), 0);
 	assert_int_equal(u.uid, uid_a);
 	assert_int_equal(u.role, UDB_ROLE_ADMIN);
 	assert_int_equal(lookup(fx, "b@contoso.com", &u, NULL, NULL), 0);
 	free(img);
+}
+
+/* A version 2 file (tables chained into the header checksum) is still
+ * read, and still verified whole when opened: a flipped table byte is
+ * refused at open. The same flip in a version 3 file opens (tables are
+ * checked per use) and every lookup stays exact. */
+static void test_udb_reads_version_2_verified_whole(void **state)
+{
+	struct fx *fx = *state;
+	struct udb_user u;
+	struct udb_disk_hdr *h;
+	unsigned char *img, *v3;
+	size_t len;
+	uint32_t uid_a = 0;
+
+	assert_int_equal(udb_record_login(fx->cfg, "a@contoso.com", OID_A, TID, "A", UDB_ROLE_ADMIN, 5, &uid_a), 0);
+	assert_int_equal(udb_record_login(fx->cfg, "b@contoso.com", OID_B, TID, "B", UDB_ROLE_USER, 5, NULL), 0);
+	v3 = slurp(fx->path, &len);
+	img = malloc(len);
+	assert_non_null(img);
+	memcpy(img, v3, len);
+	for (uint32_t i = 0; i < 2; i++)
+		resign(img, i, 2);
+	spit(fx->path, img, len);
+	assert_int_equal(lookup(fx, "a@contoso.com", &u, NULL, NULL), 0);
+	assert_int_equal(u.uid, uid_a);
+	h = (struct udb_disk_hdr *)img;
+	img[h->uid_table_off + 8 * (h->uid_slots - 1) + 7] ^= 0x40;	/* a byte of the tables */
+	spit(fx->path, img, len);
+	assert_int_equal(lookup(fx, "a@contoso.com", &u, NULL, NULL), EL_ERR_CORRUPT);
+	v3[h->uid_table_off + 8 * (h->uid_slots - 1) + 7] ^= 0x40;
+	spit(fx->path, v3, len);
+	assert_int_equal(lookup(fx, "a@contoso.com", &u, NULL, NULL), 0);
+	assert_int_equal(u.uid, uid_a);
+	assert_int_equal(lookup(fx, "b@contoso.com", &u, NULL, NULL), 0);
+	free(img);
+	free(v3);
 }
 
 static void test_udb_import_pins_uid_home_shell(void **state)
@@ -343,6 +380,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_udb_reads_version_1_and_upgrades_it, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_udb_reads_version_2_verified_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udb_import_pins_uid_home_shell, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udb_reader_refuses_bad_pinned_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_udb_one_name_per_oid_and_message, setup, teardown),
