@@ -5,10 +5,10 @@
  * nss_snap_enter() (two atomic operations, no lock) and must call
  * nss_snap_leave() with the returned ticket before returning to glibc;
  * they never block. Reloading (a mutex, only on that path) happens when
- * the database says a writer replaced it (one memory read per call:
- * users.stamp, see userdb.h), at most once per second after stat() shows a
- * file changed, and on the next call after a load failed for a passing
- * reason (EMFILE, ENOMEM). Retired snapshots are freed once no reader of
+ * the database says a writer replaced it (one memory read per call: the
+ * superseded word of the mapped file, see userdb.h), at most once per
+ * second after stat() shows a file changed, and on the next call after a
+ * load failed for a passing reason (EMFILE, ENOMEM). Retired snapshots are freed once no reader of
  * their epoch is left. Fork-safe; thread cancellation is held off during
  * a reload.
  */

@@ -5,11 +5,18 @@
  * file <state_dir>/users.lock. Writers (PAM, the CLI; root only) take an
  * exclusive flock on the lock file, read the current file, and replace it
  * whole (temp file, fsync, rename), so concurrent logins never lose an
- * update. Readers (NSS in every process) map the file read-only without
- * locks: a rename never tears what they mapped. After each replacement
- * the writer increments the 8-byte counter in <state_dir>/users.stamp,
- * which every reader maps, so a process sees a new file on its next call
- * (one memory read), without a system call.
+ * update. Readers (NSS in every process) map the file shared and read-only
+ * without locks, never copy it, and verify at open only its header: a
+ * process's first lookup costs the same with 10 or 100,000 users, and only
+ * the pages a lookup touches are read. A rename never tears what they
+ * mapped. After each replacement the writer sets the "superseded" word of
+ * the old file in place, which every reader checks on each call (one
+ * memory read), so a process sees a new file on its next call.
+ *
+ * <state_dir>/users.stamp (a write counter) is no longer read: readers of
+ * the previous release mapped it, so a writer counts on in one that exists
+ * (for such processes still running after an upgrade) and never creates
+ * it; it can be deleted once they have restarted.
  *
  * A file that is not a regular file, not owned by root, writable by group
  * or others, larger than EL_USERDB_SIZE_MAX, or fails any structural or
@@ -19,16 +26,17 @@
  * The only in-place writes are the "superseded" word of a file that has
  * just been replaced and the counter in users.stamp.
  *
- * Backup and restore (README "Backing up the user database"): never
+ * Backup and restore (README "The state directory: caches, user database, backups"): never
  * truncate or edit users.db in place (`cp backup users.db`, an editor):
  * copy the backup next to it and rename it over (`cp backup users.db.new
- * && mv users.db.new users.db`). Readers copy a file of up to UDB_COPY_MAX
- * bytes (2 MiB, about 14,000 users) into private memory, so an in-place
- * write cannot crash them (they see a corrupt file, UNAVAIL, until it is
- * whole again); a larger file is mapped shared (it would cost every process
- * its size in memory otherwise), and cutting it short in place makes
- * every process that maps it fault (SIGBUS). Checking the size on every
- * lookup would cost an fstat (about 150 ns, more than the lookup itself).
+ * && mv users.db.new users.db`). As with SSSD's memory cache (sss_cache(8):
+ * the file is mapped by every process, so it cannot be truncated), cutting
+ * the file short in place under a process that maps it makes that process
+ * fault (SIGBUS) on its next lookup: unsupported. A process that opens the
+ * file while it is cut short refuses it (its size must be the header's:
+ * EL_ERR_CORRUPT, UNAVAIL) until it is whole again. Checking the size on
+ * every lookup would cost an fstat (about 150 ns, more than the lookup
+ * itself).
  *
  * libc only. Reader calls on one struct udb are thread-safe (it is
  * read-only); writer calls are safe across threads and processes.
@@ -46,8 +54,7 @@
 
 #define UDB_FILE "users.db"
 #define UDB_LOCK_FILE "users.lock"
-#define UDB_STAMP_FILE "users.stamp"	/* u64 count of writes, mapped by readers */
-#define UDB_COPY_MAX (2u << 20)		/* readers copy files up to this size */
+#define UDB_STAMP_FILE "users.stamp"	/* u64 count of writes, for readers of the previous release */
 #define UDB_LOCK_TIMEOUT_MS 15000	/* a writer waits this long for the lock */
 #define UDB_PINNED_ID_MIN 1000u	/* a pinned (imported) uid below this is a system id: refused */
 
@@ -111,7 +118,7 @@ uint32_t udb_group_count(const struct udb *db, enum udb_group group);
 int udb_group_get(const struct udb *db, enum udb_group group, uint32_t i, struct udb_user *ret) EL_MUST_CHECK;
 
 /* True once a writer has replaced this file: reopen to see the new state.
- * One memory read; readers poll it on every call. */
+ * One memory read (the superseded word); readers poll it on every call. */
 bool udb_superseded(const struct udb *db);
 /* Number of writes that led to this file. */
 uint64_t udb_generation(const struct udb *db);

@@ -1,10 +1,11 @@
 /* userdb_format.h - the on-disk layout of the user database (users.db).
  *
  * One file, written whole by userdb_write.c (temp file, fsync, rename) and
- * mapped read-only by every reader (NSS in every process, PAM, the CLI).
- * Native byte order (little-endian on every platform we ship); the byte
- * order mark makes a foreign-endian file fail validation instead of being
- * misread. All offsets are from the start of the file and 8-aligned.
+ * mapped read-only and shared by every reader (NSS in every process, PAM,
+ * the CLI); never copied. Native byte order (little-endian on every
+ * platform we ship); the byte order mark makes a foreign-endian file fail
+ * validation instead of being misread. All offsets are from the start of
+ * the file and 8-aligned.
  *
  * Header, 128 bytes:
  *
@@ -21,12 +22,16 @@
  *  104 generation (u64)  counts writes, for humans and tests
  *  112 superseded (u32)  0; set to 1 in place, on the old inode, after a
  *                        writer renamed a newer file over it, so readers
- *                        that mapped it reload at once. Not checksummed.
- *                        (Readers that copied a small file into memory
- *                        watch <state_dir>/users.stamp instead: userdb.h.)
- *  116 reserved (u32)    0
- *  120 checksum (u64)    udb_hash64 over bytes 0..111, then the name table,
- *                        uid table, admins list and members list, chained.
+ *                        that map it reload at once (one memory read per
+ *                        call). Not checksummed. Readers map nothing else:
+ *                        <state_dir>/users.stamp (userdb.h) is no longer
+ *                        read, only counted on for older readers.
+ *  116 reserved (u32)    0 (version 3: checked, a file with another value
+ *                        is refused)
+ *  120 checksum (u64)    version 3: udb_hash64 over bytes 0..111 alone.
+ *                        Versions 1 and 2: over bytes 0..111, then the
+ *                        name table, uid table, admins list and members
+ *                        list, chained (so opening costs O(n)).
  *
  * Then, each at its offset:
  *
@@ -37,7 +42,7 @@
  *                the name with UDB_SEED_NAME)
  *   uid table    uid_slots x { u32 uid, u32 rec+1 }    same, slot from
  *                udb_mix32(uid)
- *   admins       n_admins x u32 rec    role admin, name order
+ *   admins       n_admins x u32 rec    role admin, name (= index) order
  *   members      n_members x u32 rec   role admin or user, name order
  *   strings      NUL-terminated strings referenced by the records
  *
@@ -63,14 +68,31 @@
  * a role group id or a local id). A pinned home or shell (extra) replaces
  * the configured template or shell for that user; gid = uid always.
  *
- * Version 2 (this writer) differs from version 1 only in the extra pair and
- * the pinned flag; readers accept both, writers always write version 2.
+ * Versions: 2 differs from 1 only in the extra pair and the pinned flag; 3
+ * from 2 only in what the header checksum covers (and the reserved word).
+ * Readers accept 1 to 3, writers always write 3 (so the next write
+ * upgrades an older file).
  *
  * Table sizes are powers of two larger than n_users, so every probe run
  * ends at an empty slot; readers still bound probes by the table size.
- * The header checksum is verified once when a file is mapped, a record's
- * each time it is used: a flipped byte anywhere that matters turns into
- * EL_ERR_CORRUPT, never into a wrong answer.
+ *
+ * What is verified when (version 3): at open, the header (its checksum,
+ * every offset and count against the file's size, which must be
+ * file_size: a file cut short is refused before any page past its end is
+ * touched) - O(1), whatever the number of users. At each use, a record
+ * (its checksum over itself and its strings, bounds, flags). Tables are
+ * checked by indirection: a name slot leads to a record whose name must be
+ * the one looked up (a record of another name counts as a collision only
+ * if that name's tag is the slot's, else the slot is damaged); a uid slot
+ * to a record whose uid must be the one looked up; a role-list entry to a
+ * record whose role must fit the list, and each entry must lie above the
+ * one before (no member twice). So a flipped byte in a record turns into
+ * EL_ERR_CORRUPT, and a flipped byte in a table into EL_ERR_CORRUPT or a
+ * user not found (hidden), never into a wrong answer. A hidden user is
+ * answered by NSS as a provisional user (the uid its first login would
+ * get); its login then fails with EL_ERR_UID_CHANGED (the writer rebuilds
+ * the tables from the verified records, so it always finds the user), and
+ * the next write repairs the tables.
  */
 #ifndef EL_USERDB_FORMAT_H
 #define EL_USERDB_FORMAT_H

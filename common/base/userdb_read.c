@@ -65,8 +65,12 @@ static bool slots_ok(uint32_t slots, uint32_t n)
 
 static int validate(struct udb *db)
 {
-	const struct udb_disk_hdr *h = db->hdr;
+	struct udb_disk_hdr hc;
+	const struct udb_disk_hdr *h = &hc;
 	uint64_t sum;
+
+	/* One read of the shared header: every check and use sees the same. */
+	memcpy(&hc, db->hdr, sizeof(hc));
 
 	if (memcmp(h->magic, UDB_MAGIC, 8) != 0 || h->version < UDB_VERSION_MIN || h->version > UDB_VERSION ||
 	    h->bom != UDB_BOM)
@@ -262,13 +266,16 @@ static bool extra_read(const struct udb *db, const struct udb_disk_rec *r, const
 
 static int rec_read(const struct udb *db, uint32_t i, struct udb_user *ret)
 {
+	struct udb_disk_rec rc;
 	const struct udb_disk_rec *r;
 	const char *name, *display, *home, *shell;
 	uint64_t sum;
 
 	if (i >= db->n)
 		return EL_ERR_CORRUPT;
-	r = &db->recs[i];
+	/* One read of the shared record: what is checked is what is used. */
+	memcpy(&rc, &db->recs[i], sizeof(rc));
+	r = &rc;
 	if (r->role > UDB_ROLE_ADMIN || (r->flags & ~(UDB_FLAG_BOUND | UDB_FLAG_PINNED)) || r->name_len == 0 ||
 	    r->name_len > EL_NAME_MAX || r->display_len > UDB_DISPLAY_MAX ||
 	    (db->version < 2 && (r->flags & UDB_FLAG_PINNED)))

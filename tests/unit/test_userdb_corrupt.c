@@ -206,6 +206,17 @@ static void test_udb_open_refuses_wrong_sizes(void **state)
 		put_file(image, len, 0644);
 		expect_open(EL_ERR_CORRUPT);
 	}
+	/* Longer than the header says (a bigger file being copied in place
+	 * over it): the size must be exactly the header's. */
+	{
+		unsigned char *longer = calloc(1, image_len + 8);
+
+		assert_non_null(longer);
+		memcpy(longer, image, image_len);
+		put_file(longer, image_len + 8, 0644);
+		expect_open(EL_ERR_CORRUPT);
+		free(longer);
+	}
 	f = fopen(file, "wb");
 	assert_int_equal(fwrite(image, 1, image_len, f), image_len);
 	assert_int_equal(ftruncate(fileno(f), (off_t)EL_USERDB_SIZE_MAX + 8), 0);	/* sparse */
