@@ -2,7 +2,8 @@
  * NSS runs in every process that resolves a user.
  *
  * Each input is tried twice: as is, and with its checksums and file_size
- * recomputed (as a writer would), so mutations get past the header and
+ * recomputed (as a writer would: version 3 sums the header alone, 1 and 2
+ * chain the tables in), so mutations get past the header and
  * record checksums into the bounds checks, the hash-table probes and the
  * group lists. Both copies are written to a root-owned 0644 file and mapped
  * through udb_open_path, exactly as NSS maps users.db.
@@ -69,6 +70,12 @@ static void fix_checksums(unsigned char *buf, size_t size)
 			rec.checksum = sum;
 			memcpy(p, &rec, sizeof(rec));
 		}
+	}
+	/* Format v3: the header checksum covers the header alone. */
+	if (h.version >= 3) {
+		h.checksum = udb_hash64(&h, UDB_HDR_SUMMED, UDB_SEED_HDR);
+		memcpy(buf, &h, sizeof(h));
+		return;
 	}
 	if (!in_file(size, h.name_table_off, (uint64_t)h.name_slots * 8) ||
 	    !in_file(size, h.uid_table_off, (uint64_t)h.uid_slots * 8) ||
