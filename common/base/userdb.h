@@ -13,18 +13,19 @@
  * the old file in place, which every reader checks on each call (one
  * memory read), so a process sees a new file on its next call.
  *
- * <state_dir>/users.stamp (a write counter) is no longer read: readers of
- * the previous release mapped it, so a writer counts on in one that exists
- * (for such processes still running after an upgrade) and never creates
- * it; it can be deleted once they have restarted.
+ * <state_dir>/users.stamp, the write counter readers of format 2 mapped
+ * (a copied file could not show the superseded word), is neither read nor
+ * written any more: such readers cannot read a format 3 file anyway (they
+ * refuse it until their process restarts), so counting on for them would
+ * gain nothing. A leftover stamp is harmless and may be deleted.
  *
  * A file that is not a regular file, not owned by root, writable by group
  * or others, larger than EL_USERDB_SIZE_MAX, or fails any structural or
  * checksum test is never used: readers get EL_ERR_INSECURE/EL_ERR_CORRUPT
  * and writers refuse to overwrite it (bindings are security state).
  *
- * The only in-place writes are the "superseded" word of a file that has
- * just been replaced and the counter in users.stamp.
+ * The only in-place write is the "superseded" word of a file that has just
+ * been replaced.
  *
  * Backup and restore (README "The state directory: caches, user database, backups"): never
  * truncate or edit users.db in place (`cp backup users.db`, an editor):
@@ -54,7 +55,6 @@
 
 #define UDB_FILE "users.db"
 #define UDB_LOCK_FILE "users.lock"
-#define UDB_STAMP_FILE "users.stamp"	/* u64 count of writes, for readers of the previous release */
 #define UDB_LOCK_TIMEOUT_MS 15000	/* a writer waits this long for the lock */
 #define UDB_PINNED_ID_MIN 1000u	/* a pinned (imported) uid below this is a system id: refused */
 

@@ -23,9 +23,8 @@
  *  112 superseded (u32)  0; set to 1 in place, on the old inode, after a
  *                        writer renamed a newer file over it, so readers
  *                        that map it reload at once (one memory read per
- *                        call). Not checksummed. Readers map nothing else:
- *                        <state_dir>/users.stamp (userdb.h) is no longer
- *                        read, only counted on for older readers.
+ *                        call). Not checksummed. Readers map nothing else
+ *                        (users.stamp is gone: userdb.h).
  *  116 reserved (u32)    0 (version 3: checked, a file with another value
  *                        is refused)
  *  120 checksum (u64)    version 3: udb_hash64 over bytes 0..111 alone.

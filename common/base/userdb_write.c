@@ -497,35 +497,6 @@ static void mark_superseded(int old_fd)
 		(void)!pwrite(old_fd, &one, sizeof(one), offsetof(struct udb_disk_hdr, superseded));
 }
 
-/* After the rename: count one more write in users.stamp, if it exists.
- * Readers of this version never read it (the superseded word of the file
- * they map tells them); readers of the previous version (until 2026-12,
- * format 2) mapped it and may still run in long-lived processes after an
- * upgrade, so a stamp they created keeps counting. A missing stamp is
- * never created; deleting it is safe once those processes restarted
- * (they then poll, a second at most). Never truncated. Best effort. */
-static void bump_stamp(const struct el_config *cfg)
-{
-	char path[4096];
-	struct stat st;
-	uint64_t v = 0;
-	int n, fd;
-
-	n = snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, UDB_STAMP_FILE);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return;
-	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid()) {
-		if (pread(fd, &v, sizeof(v), 0) != (ssize_t)sizeof(v))
-			v = 0;
-		v++;
-		(void)!pwrite(fd, &v, sizeof(v), 0);
-	}
-	close(fd);
-}
-
 static int transact(const struct el_config *cfg, int (*op)(struct udb_ws *w, void *arg), void *arg, bool dry)
 {
 	struct udb_ws w = { .cfg = cfg };
@@ -561,7 +532,6 @@ static int transact(const struct el_config *cfg, int (*op)(struct udb_ws *w, voi
 	if (r < 0)
 		goto out;
 	mark_superseded(old_fd);
-	bump_stamp(cfg);
 out:
 	if (old_fd >= 0)
 		close(old_fd);
