@@ -149,7 +149,8 @@ static void test_udb_reads_version_1_and_upgrades_it(void **state)
 /* A version 2 file (tables chained into the header checksum) is still
  * read, and still verified whole when opened: a flipped table byte is
  * refused at open. The same flip in a version 3 file opens (tables are
- * checked per use) and every lookup stays exact. */
+ * checked per use) and every lookup stays exact; a damaged v3 table only
+ * hides users, and the next write repairs it. */
 static void test_udb_reads_version_2_verified_whole(void **state)
 {
 	struct fx *fx = *state;
@@ -176,6 +177,16 @@ static void test_udb_reads_version_2_verified_whole(void **state)
 	assert_int_equal(lookup(fx, "a@contoso.com", &u, NULL, NULL), EL_ERR_CORRUPT);
 	v3[h->uid_table_off + 8 * (h->uid_slots - 1) + 7] ^= 0x40;
 	spit(fx->path, v3, len);
+	assert_int_equal(lookup(fx, "a@contoso.com", &u, NULL, NULL), 0);
+	assert_int_equal(u.uid, uid_a);
+	assert_int_equal(lookup(fx, "b@contoso.com", &u, NULL, NULL), 0);
+	/* A version 3 name table that hides a: not found (never another
+	 * user); the writer reads records, not tables, so the next write
+	 * finds a, keeps its uid and repairs the table. */
+	memset(v3 + h->name_table_off, 0, (size_t)h->name_slots * 8);
+	spit(fx->path, v3, len);
+	assert_int_equal(lookup(fx, "a@contoso.com", &u, NULL, NULL), EL_ERR_NOT_FOUND);
+	assert_int_equal(udb_record_login(fx->cfg, "c@contoso.com", OID_C, TID, "C", UDB_ROLE_USER, 6, NULL), 0);
 	assert_int_equal(lookup(fx, "a@contoso.com", &u, NULL, NULL), 0);
 	assert_int_equal(u.uid, uid_a);
 	assert_int_equal(lookup(fx, "b@contoso.com", &u, NULL, NULL), 0);
