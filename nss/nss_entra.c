@@ -2,9 +2,11 @@
  *
  * Answers passwd, group, shadow and initgroups for directory users from
  * the user database, and a provisional passwd entry (with the UID it will
- * keep) for a name of ours the database does not know yet. Never answers
+ * keep) for a name of ours the database does not know yet (never for a
+ * tombstone: a renamed-away or purged name). Never answers
  * for a name or id of /etc/passwd or /etc/group, never emits an id of 0 or
- * below uid_min (a pinned uid imported from Microsoft's extension may be
+ * below uid_min (uid_floor: users allocated under the former default
+ * keep their uids; a pinned uid imported from Microsoft's extension may be
  * lower, never below UDB_PINNED_ID_MIN). libc only, no network, no writes,
  * thread-safe; errno is left as found, *errnop set only for TRYAGAIN
  * (ERANGE) and UNAVAIL.
@@ -59,7 +61,7 @@ static bool id_ok(const struct nss_snap *s, uint32_t id, bool pinned)
 {
 	if (id == 0 || id == s->cfg->admin_gid || id == s->cfg->user_gid)
 		return false;
-	if (id < s->cfg->uid_min && !(pinned && id >= UDB_PINNED_ID_MIN))
+	if (id < s->cfg->uid_floor && !(pinned && id >= UDB_PINNED_ID_MIN))
 		return false;
 	return !uidmap_local_has_id(s->local, id);
 }
@@ -139,7 +141,9 @@ static int resolve_name(const struct nss_snap *s, const char *name, struct ent *
 	if (s->db) {
 		r = udb_lookup_name(s->db, name, &u);
 		if (r == 0) {
-			if (!id_ok(s, u.uid, u.pinned))
+			/* A tombstone (renamed away, purged): nothing, not even a
+			 * provisional entry, until an administrator releases it. */
+			if (u.retired || !id_ok(s, u.uid, u.pinned))
 				return EL_ERR_NOT_FOUND;
 			*ret = ent_of(&u);
 			return 0;
@@ -160,7 +164,8 @@ static int resolve_name(const struct nss_snap *s, const char *name, struct ent *
  * have changed), not local, and its id may be emitted. */
 static int user_ok(const struct nss_snap *s, const struct udb_user *u)
 {
-	if (!name_is_ours(s->cfg, u->name) || uidmap_local_has_name(s->local, u->name) || !id_ok(s, u->uid, u->pinned))
+	if (u->retired || !name_is_ours(s->cfg, u->name) || uidmap_local_has_name(s->local, u->name) ||
+	    !id_ok(s, u->uid, u->pinned))
 		return EL_ERR_NOT_FOUND;
 	return 0;
 }

@@ -332,9 +332,11 @@ static int rec_read(const struct udb *db, uint32_t i, struct udb_user *ret)
 	if (i >= db->n)
 		return EL_ERR_CORRUPT;
 	r = &db->recs[i];
-	if (r->role > UDB_ROLE_ADMIN || (r->flags & ~(UDB_FLAG_BOUND | UDB_FLAG_PINNED)) || r->name_len == 0 ||
-	    r->name_len > EL_NAME_MAX || r->display_len > UDB_DISPLAY_MAX ||
-	    (db->version < 2 && (r->flags & UDB_FLAG_PINNED)))
+	if ((r->role & UDB_ROLE_BITS) > UDB_ROLE_ADMIN || (r->role >> UDB_SRC_SHIFT) > UDB_SRC_MAX ||
+	    (r->flags & ~(UDB_FLAG_BOUND | UDB_FLAG_PINNED | UDB_FLAG_BLOCKED | UDB_FLAG_RETIRED)) ||
+	    r->name_len == 0 || r->name_len > EL_NAME_MAX || r->display_len > UDB_DISPLAY_MAX ||
+	    (db->version < 2 && (r->flags & UDB_FLAG_PINNED)) ||
+	    (db->version < 3 && ((r->flags & (UDB_FLAG_BLOCKED | UDB_FLAG_RETIRED)) || (r->role >> UDB_SRC_SHIFT))))
 		return EL_ERR_CORRUPT;
 	name = pool_str(db, r->name_off, r->name_len);
 	display = pool_str(db, r->display_off, r->display_len);
@@ -350,13 +352,19 @@ static int rec_read(const struct udb *db, uint32_t i, struct udb_user *ret)
 	/* A pinned uid is never 0 nor a system id, whatever wrote it. */
 	if ((r->flags & UDB_FLAG_PINNED) && r->uid < UDB_PINNED_ID_MIN)
 		return EL_ERR_CORRUPT;
-	if (!(r->flags & UDB_FLAG_BOUND) && r->role != UDB_ROLE_NONE)
+	if (!(r->flags & UDB_FLAG_BOUND) && (r->role & UDB_ROLE_BITS) != UDB_ROLE_NONE)
+		return EL_ERR_CORRUPT;
+	/* A tombstone is never bound; only a tombstone may hold no uid. */
+	if ((r->flags & UDB_FLAG_RETIRED) ? (r->flags & UDB_FLAG_BOUND) != 0 : r->uid == 0)
 		return EL_ERR_CORRUPT;
 	ret->name = name;
 	ret->display_name = display;
 	ret->uid = r->uid;
-	ret->role = (enum udb_role)r->role;
+	ret->role = (enum udb_role)(r->role & UDB_ROLE_BITS);
+	ret->source = (enum udb_source)(r->role >> UDB_SRC_SHIFT);
 	ret->bound = (r->flags & UDB_FLAG_BOUND) != 0;
+	ret->blocked = (r->flags & UDB_FLAG_BLOCKED) != 0;
+	ret->retired = (r->flags & UDB_FLAG_RETIRED) != 0;
 	ret->pinned = (r->flags & UDB_FLAG_PINNED) != 0;
 	ret->home = home;
 	ret->shell = shell;

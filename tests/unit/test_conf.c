@@ -50,7 +50,8 @@ static void test_cfg_parse_defaults(void **state)
 	assert_string_equal(cfg->audiences.items[0], "api://3f8a1c2e-5b6d-4e7f-9a0b-1c2d3e4f5a6b");
 	assert_int_equal(cfg->domains.n, 2);
 	assert_string_equal(cfg->domains.items[0], "contoso.com");
-	assert_int_equal(cfg->uid_min, 1000000000);
+	assert_int_equal(cfg->uid_min, 1879048192);	/* above systemd's container range (issue 19) */
+	assert_int_equal(cfg->uid_floor, 1000000000);	/* users of the former default keep their uids */
 	assert_int_equal(cfg->uid_max, 1999999999);
 	assert_string_equal(cfg->admin_group, "aad_admins");
 	assert_int_equal(cfg->admin_gid, 999999001);
@@ -158,7 +159,7 @@ static void test_cfg_parse_errors_name_line_and_key(void **state)
 	expect_error(BASE "no equals sign\n", ":4: expected 'key = value'");
 	expect_error(BASE "home =\n", "key 'home': a value");
 	expect_error(BASE "uid_min = 5000\nuid_max = 4000\n", "key 'uid_min': must not exceed");
-	expect_error(BASE "admin_gid = 1000000005\n", "outside uid_min..uid_max");
+	expect_error(BASE "admin_gid = 1900000005\n", "outside uid_min..uid_max");
 	expect_error(BASE "user_gid = 999999001\n", "must differ from admin_gid");
 	expect_error("tenant_id = 6e2d6a5c-7f3b-4a8e-9c41-2b5d8f0e1a37\n"
 		     "client_id = 3f8a1c2e-5b6d-4e7f-9a0b-1c2d3e4f5a6b\ndomains = bad..com\n",
