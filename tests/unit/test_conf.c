@@ -166,6 +166,43 @@ static void test_cfg_parse_errors_name_line_and_key(void **state)
 		     "'bad..com' is not a domain name");
 }
 
+/* issue 19: one home per person, and a default UID range outside systemd's
+ * container range that still answers users allocated under the former one. */
+static void test_cfg_identity_home_and_uid_range(void **state)
+{
+	struct el_config *cfg = NULL;
+	char err[256];
+
+	(void)state;
+	/* Two domains, %l alone: alice@contoso.com and alice@fabrikam.example
+	 * would share /home/alice. The error names the line. */
+	expect_error(BASE "shell = /bin/sh\nhome = /home/%l\n", "entra-login.conf:5: key 'home'");
+	expect_error(BASE "home = /srv/%l/x%%u\n", "without %u or %d");
+	assert_int_equal(parse(BASE "home = /home/%d/%l\n", &cfg, err), 0);
+	cfg_free(cfg);
+	assert_int_equal(parse("tenant_id = 6e2d6a5c-7f3b-4a8e-9c41-2b5d8f0e1a37\n"
+			       "client_id = 3f8a1c2e-5b6d-4e7f-9a0b-1c2d3e4f5a6b\ndomains = contoso.com\n"
+			       "home = /home/%l\n", &cfg, err), 0);
+	cfg_free(cfg);
+	/* The default range lies above 1879048191 (systemd-nspawn's last id). */
+	assert_int_equal(parse(BASE, &cfg, err), 0);
+	assert_true(cfg->uid_min > 1879048191u && cfg->uid_max <= 1999999999u);
+	assert_int_equal(cfg->uid_floor, 1000000000u);
+	cfg_free(cfg);
+	/* An explicit uid_min is the floor too. */
+	assert_int_equal(parse(BASE "uid_min = 1500000000\n", &cfg, err), 0);
+	assert_int_equal(cfg->uid_floor, 1500000000u);
+	cfg_free(cfg);
+	assert_int_equal(parse(BASE "uid_min = 5000\nuid_max = 6000\n", &cfg, err), 0);
+	assert_int_equal(cfg->uid_floor, 5000u);
+	cfg_free(cfg);
+	/* A uid_max written for the former default keeps the former uid_min. */
+	assert_int_equal(parse(BASE "uid_max = 1500000000\n", &cfg, err), 0);
+	assert_int_equal(cfg->uid_min, 1000000000u);
+	assert_int_equal(cfg->uid_floor, 1000000000u);
+	cfg_free(cfg);
+}
+
 static void test_cfg_parse_rejects_nul_and_long_lines(void **state)
 {
 	struct el_config *cfg = NULL;
@@ -289,6 +326,7 @@ static void test_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cfg_identity_home_and_uid_range),
 		cmocka_unit_test(test_cfg_parse_defaults),
 		cmocka_unit_test(test_cfg_parse_all_keys),
 		cmocka_unit_test(test_cfg_parse_errors_name_line_and_key),
