@@ -17,6 +17,7 @@
 #include <pwd.h>
 #include <shadow.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,7 @@
 #include "el_limits.h"
 #include "names.h"
 #include "pack.h"
+#include "userdb_format.h"
 
 struct ent {
 	const char *name, *display;
@@ -125,6 +127,9 @@ static const char *recent_get(uint32_t uid)
 	return NULL;
 }
 
+/* A provisional entry's home when it is not the template's (resolve_name). */
+static _Thread_local char prov_home[UDB_PATH_MAX + 16];
+
 static int resolve_name(const struct nss_snap *s, const char *name, struct ent *ret)
 {
 	struct udb_user u;
@@ -157,6 +162,18 @@ static int resolve_name(const struct nss_snap *s, const char *name, struct ent *
 		return r;
 	recent_put(name, uid);
 	*ret = (struct ent){ name, "", uid, UDB_ROLE_NONE, false, "", "" };
+	/* The home the template gives is someone else's (kept by rename
+	 * --keep-home or by a released name's reservation): the first binding
+	 * pins "<home>.<uid>" (userdb_ops.c), announce the same. */
+	if (s->db && name_home(s->cfg->home, name, prov_home, sizeof(prov_home)) == 0 &&
+	    udb_home_pinned(s->db, prov_home)) {
+		size_t used = strlen(prov_home);
+		int n = snprintf(prov_home + used, sizeof(prov_home) - used, ".%u", (unsigned)uid);
+
+		if (n < 0 || (size_t)n >= sizeof(prov_home) - used)
+			return EL_ERR_RANGE;
+		ret->home = prov_home;
+	}
 	return 0;
 }
 

@@ -112,6 +112,12 @@ int udb_lookup_uid(const struct udb *db, uint32_t uid, struct udb_user *ret) EL_
 int udb_lookup_oid(const struct udb *db, const uint8_t oid[16], const uint8_t tid[16],
 		   struct udb_user *ret) EL_MUST_CHECK;
 
+/* True if a record of db pins home (exactly) as its home: a scan, for a
+ * name's first binding (NSS's provisional entry, the writer), never for
+ * users the database knows. Such a name is given "<home>.<uid>" instead
+ * (rename --keep-home, or release, keeps the old path with its owner). */
+bool udb_home_pinned(const struct udb *db, const char *home);
+
 /* Users in name order: udb_get(db, i) for i < udb_count(db).
  * Returns 0, EL_ERR_NOT_FOUND (i out of range), EL_ERR_CORRUPT. */
 uint32_t udb_count(const struct udb *db);

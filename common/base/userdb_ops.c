@@ -360,7 +360,7 @@ static int op_release(struct udb_ws *w, void *arg)
 {
 	struct release_op *op = arg;
 	struct udb_wrec *rec = udb_ws_find(w, op->name), *res;
-	char rname[16];
+	char rname[16], home[UDB_PATH_MAX + 1];
 	uint32_t uid;
 	bool pinned;
 
@@ -370,10 +370,17 @@ static int op_release(struct udb_ws *w, void *arg)
 		return EL_ERR_BOUND_OTHER;
 	uid = rec->uid;
 	pinned = rec->pinned;
+	/* The home the name had (pinned, else its template's): kept on the
+	 * reservation, so the next holder is given another path (home_unshared). */
+	if (rec->home_len)
+		snprintf(home, sizeof(home), "%s", rec->home);
+	else if (name_home(w->cfg->home, rec->name, home, sizeof(home)) < 0 ||
+		 !udb_path_field_ok(home, strlen(home)))
+		home[0] = '\0';
 	rec->deleted = true;
 	op->uid = uid;
 	if (uid == 0)
-		return 0;	/* a rename tombstone: the uid lives on under the new name */
+		return 0;	/* a rename tombstone: the uid (and home) live on under the new name */
 	/* The uid was handed out: it stays reserved, under a name that is never
 	 * a directory name, so the next holder of the name gets another. */
 	snprintf(rname, sizeof(rname), "%c%u", UDB_RESERVED_PREFIX, (unsigned)uid);
@@ -385,6 +392,13 @@ static int op_release(struct udb_ws *w, void *arg)
 	}
 	res->retired = true;
 	res->pinned = pinned;
+	{
+		int r = udb_ws_strdup(w, home, strlen(home), &res->home);
+
+		if (r < 0)
+			return r;
+	}
+	res->home_len = strlen(home);
 	return 0;
 }
 

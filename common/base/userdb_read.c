@@ -449,6 +449,26 @@ int udb_lookup_oid(const struct udb *db, const uint8_t oid[16], const uint8_t ti
 	return EL_ERR_NOT_FOUND;
 }
 
+bool udb_home_pinned(const struct udb *db, const char *home)
+{
+	size_t n = home ? strlen(home) : 0;
+
+	if (!db || n == 0 || n > UDB_PATH_MAX || db->version < 2)
+		return false;
+	for (uint32_t i = 0; i < db->n; i++) {
+		const struct udb_disk_rec *d = &db->recs[i];
+		struct udb_user u;
+
+		/* Compare the raw bytes first, verify the record only on a match. */
+		if (d->extra_len < n || d->extra_off > db->strings_len || db->strings_len - d->extra_off < n + 1 ||
+		    memcmp(db->strings + d->extra_off, home, n) != 0 || db->strings[d->extra_off + n] != '\0')
+			continue;
+		if (rec_read(db, i, &u) == 0 && strcmp(u.home, home) == 0)
+			return true;
+	}
+	return false;
+}
+
 uint32_t udb_count(const struct udb *db)
 {
 	return db->n;

@@ -127,6 +127,13 @@ static void test_purge_keeps_the_uid_reserved_and_release_gives_a_fresh_one(void
 	assert_int_equal(udb_release(fx->cfg, "#1", NULL), EL_ERR_NOT_FOUND);
 	assert_int_equal(udb_record_login(fx->cfg, "p@contoso.com", OID_B, TID, "", UDB_ROLE_USER, 3, &uid2), 0);
 	assert_int_not_equal(uid2, uid);
+	/* ...and another home: the old one (the old holder's files) stays with the reservation. */
+	{
+		char want[300];
+
+		snprintf(want, sizeof(want), "/home/p@contoso.com.%u", uid2);
+		assert_string_equal(look(fx, "p@contoso.com").home, want);
+	}
 }
 
 static void test_block_refuses_every_login_and_drops_the_role(void **state)
