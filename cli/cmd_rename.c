@@ -87,8 +87,10 @@ static int precheck(const struct el_config *cfg, const char *old_name, const cha
 	if (r == 0)
 		r = udb_lookup_name(db, new_name, &u);
 	if (r == 0) {
-		fprintf(stderr, "entra-login: %s is already in the user database (uid %u%s); "
-			"forget it with --purge first if it is stale\n", new_name, u.uid, u.bound ? "" : ", forgotten");
+		fprintf(stderr, "entra-login: %s is already in the user database (uid %u%s); if it is stale, "
+			"%s'entra-login release %s' first\n", new_name, u.uid,
+			u.retired ? ", retired" : u.bound ? "" : ", forgotten",
+			u.bound ? "'entra-login forget' it and " : "", new_name);
 		goto out;
 	}
 	if (r != EL_ERR_NOT_FOUND) {
