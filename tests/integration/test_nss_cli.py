@@ -78,9 +78,13 @@ def test_forget_blocks_purge_retires_release_frees_the_name_not_the_uid(nss):
     assert nss.first("getpwuid", a) == "NOTFOUND"
     rows = [line.split() for line in nss.cli("users").stdout.splitlines()[1:]]
     assert rows[0][:2] == [f"#{a}", str(a)] and "reserved)" in rows[0][-1], rows
-    # Released: the next sign-in under the name is a new user with a new uid.
+    # Released: the next sign-in under the name is a new user with a new uid, and the old home
+    # path (the old holder's files) is not theirs: NSS already announces "<home>.<uid>".
+    prov = nss.first("getpwnam", "alice@contoso.com").split(":")
+    assert prov[2] != str(a) and prov[5] == f"/home/alice@contoso.com.{prov[2]}", prov
     b = nss.login("alice@contoso.com", 9, "user")
-    assert b != a
+    assert b != a and str(b) == prov[2]
+    assert nss.first("getpwnam", "alice@contoso.com").split(":")[5] == prov[5]
     assert nss.first("getpwnam", "alice@contoso.com").split(":")[2] == str(b)
     assert nss.cli("release", "alice@contoso.com").returncode == 1    # bound: forget first
     assert nss.cli("forget", "nobody@contoso.com").returncode == 1
@@ -88,6 +92,23 @@ def test_forget_blocks_purge_retires_release_frees_the_name_not_the_uid(nss):
     assert nss.cli("block").returncode == 2
     assert nss.cli("forget").returncode == 2
     assert nss.cli("forget", "a@contoso.com", "--bogus").returncode == 2
+
+
+def test_forget_block_release_drop_cached_certificate_decisions(nss):
+    """issue 19: a decision authorized-keys cached (60 s) and the name's certificate grant must not
+    outlive forget / block / release / rename."""
+    nss.login("alice@contoso.com", 1, "admin")
+    nss.login("bob@contoso.com", 2, "admin")
+    for cmd in (("block", "alice@contoso.com"), ("forget", "alice@contoso.com"),
+                ("release", "alice@contoso.com"), ("rename", "--keep-home", "bob@contoso.com", "rob@contoso.com")):
+        cache, grants = nss.state / "akcache", nss.state / "certgrant"
+        for d in (cache, grants):
+            d.mkdir(mode=0o700, exist_ok=True)
+        (cache / ("ab" * 32)).write_text("0 cert-authority line\n")
+        (grants / cmd[-1 if cmd[0] != "rename" else 2]).write_text("x 1\n")
+        p = nss.cli(*cmd)
+        assert p.returncode == 0, (cmd, p.stdout + p.stderr)
+        assert list(cache.iterdir()) == [] and list(grants.iterdir()) == [], cmd
 
 
 def test_commands_refuse_a_damaged_database(nss):

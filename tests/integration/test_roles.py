@@ -521,3 +521,24 @@ def test_claims_role_stands_until_the_next_sign_in_and_static_grants_are_not_cla
     res = host.login(token="")
     assert res.returncode != 0 and DENIED in res.out, res.out   # static entry gone: refused at once
     assert host.role() == "none"
+
+
+def test_blocked_and_forgotten_names_are_refused_by_auth_and_account(host, fake):
+    """issue 19: `entra-login block` / `forget` refuse every login of the name - a token sign-in and the
+    token-free account stage (sudo, cron) alike - even while a source still grants a role."""
+    host.configure(role_sources="static", static_admins=USER)
+    assert_login(host.login(), "admin")
+    cli = lambda *a: subprocess.run([str(CLI), "--config", str(host.conf), *a], capture_output=True, text=True)
+    assert cli("block", USER).returncode == 0
+    assert host.role() == "none"
+    res = host.login()
+    assert res.returncode != 0 and "retired or blocked" in res.out, res.out
+    host.configure(role_sources="static", static_admins=USER, auth="auth required pam_permit.so")
+    res = host.login(token="")
+    assert res.returncode != 0 and DENIED in res.out, res.out
+    assert cli("unblock", USER).returncode == 0
+    res = host.login(token="")
+    assert res.returncode == 0, res.out
+    assert cli("forget", USER).returncode == 0
+    res = host.login(token="")
+    assert res.returncode != 0 and DENIED in res.out, res.out
