@@ -533,9 +533,13 @@ def test_blocked_and_forgotten_names_are_refused_by_auth_and_account(host, fake)
     assert host.role() == "none"
     res = host.login()
     assert res.returncode != 0 and "retired or blocked" in res.out, res.out
-    host.configure(role_sources="static", static_admins=USER, auth="auth required pam_permit.so")
+    # Token-free account (sudo, cron): refused before any role source is asked.
+    fake.set_roles((OID, "admin", "vm"))
+    host.configure(role_sources="arm, static", static_admins=USER, auth="auth required pam_permit.so")
+    fake.clear_requests()
     res = host.login(token="")
     assert res.returncode != 0 and DENIED in res.out, res.out
+    assert fake.requests("arm") == []
     assert cli("unblock", USER).returncode == 0
     res = host.login(token="")
     assert res.returncode == 0, res.out
