@@ -483,9 +483,9 @@ def test_refresh_with_claims_keeps_stored_roles_and_says_so(host, fake):
 
 
 # ---------------------------------------------------------------- revocation whatever the order (issue 19)
-@pytest.mark.parametrize("sources", ["claims, static", "claims, arm"])
+@pytest.mark.parametrize("sources", ["claims, static", "claims, arm", "arm, claims"])
 def test_revocation_takes_at_one_refresh_whatever_the_source_order(host, fake, sources):
-    """The default `claims, static` and the README's `claims, arm`: a token without app roles, the role
+    """The default `claims, static`, the README's `claims, arm` and `arm, claims`: a token without app roles, the role
     from static / ARM. Removing the entry / assignment demotes at the next refresh, and account (sudo,
     cron: no token) refuses. Before issue 19 the token-free claims source re-affirmed the stored role
     ("kept admin") and nothing was ever revoked."""
