@@ -122,3 +122,29 @@ int ak_cache_put(const struct el_config *cfg, const char *user, const char *blob
 		return EL_ERR_RANGE;
 	return file_replace_private(path, buf, (size_t)n);
 }
+
+/* Drop every entry (entries are keyed by a hash of user and blob, so one
+ * user's cannot be picked out): forget and rename must not let a decision
+ * made before them be replayed for up to AK_CACHE_TTL seconds. */
+int ak_cache_clear(const struct el_config *cfg)
+{
+	char dir[4096];
+	DIR *d;
+	struct dirent *de;
+	int n, r = 0;
+
+	n = snprintf(dir, sizeof(dir), "%s/%s", cfg->state_dir, AK_CACHE_DIR);
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return EL_ERR_RANGE;
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : EL_ERR_IO;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
+			r = EL_ERR_IO;
+	}
+	closedir(d);
+	return r;
+}

@@ -21,4 +21,7 @@ int ak_cache_get(const struct el_config *cfg, const char *user, const char *blob
 int ak_cache_put(const struct el_config *cfg, const char *user, const char *blob, time_t now, int code,
 		 const char *line);
 
+/* Drop every cached decision (forget, rename). 0, EL_ERR_RANGE, EL_ERR_IO. */
+int ak_cache_clear(const struct el_config *cfg);
+
 #endif

@@ -3,11 +3,14 @@
  * (aad_admins, aad_users) without waiting for the user's next login. Run by
  * entra-login-refresh.timer.
  *
- * Only complete decisions are applied (roles.h): with `arm` first, ARM's
- * answer; `static` by name. `claims` cannot answer without a token, so a
- * decision that depends on it (claims listed before the deciding source) is
- * not taken: the stored role stays until the user's next login. A source
- * that is down keeps the stored role too, and the exit code says so.
+ * Only complete decisions are applied (roles.h). `claims` answers without
+ * a token only for a role it decided itself at the last sign-in (kept until
+ * the next one); a role static or arm decided is decided again by them,
+ * whatever the order, so removing a static_admins entry or an Azure
+ * assignment takes effect at the next refresh. A source that is down keeps
+ * the stored role, and the exit code says so. Writes are compare-and-set on
+ * name + oid (udb_set_role): a user renamed or forgotten meanwhile is left
+ * alone.
  *
  * Exit: 0 done (roles kept only because claims cannot be checked offline
  * count as done), 1 the user database could not be read or written,
@@ -55,17 +58,21 @@ static int refresh_one(const struct udb_user *u, void *userdata)
 	struct refresh *st = userdata;
 	struct role_input in = { 0 };
 	struct role_result res;
-	char oid[EL_GUID_LEN + 1];
+	char oid[EL_GUID_LEN + 1], tid[EL_GUID_LEN + 1];
 	const char *src = NULL;
 	enum udb_role now_role;
 	int r, err = 0;
 
-	if (!u->bound)
-		return 0;
+	if (!u->bound || u->blocked)
+		return 0;	/* nothing to decide: no binding, or refused whatever a source says */
 	st->users++;
 	udb_guid_format(u->oid, oid);
+	udb_guid_format(u->tid, tid);
 	in.name = u->name;
 	in.oid = oid;
+	/* Token-free: claims answers only for a role claims decided. */
+	in.from_store = true;
+	in.stored_claims_role = u->source == UDB_SRC_CLAIMS ? (enum el_role)u->role : EL_ROLE_NONE;
 	r = roles_resolve(st->cfg, &in, http_deadline_in(st->cfg->http_timeout * REFRESH_TIMEOUTS), &res);
 	if (r == EL_ERR_NOMEM || r == EL_ERR_INVAL) {
 		fprintf(stderr, "entra-login: %s: %s\n", u->name, el_strerror(r));
@@ -84,7 +91,7 @@ static int refresh_one(const struct udb_user *u, void *userdata)
 		return 0;
 	}
 	now_role = to_udb(res.role);
-	if (now_role == u->role) {
+	if (now_role == u->role && (now_role == UDB_ROLE_NONE || (int)u->source == (int)res.source)) {
 		printf("%s: %s (unchanged, %s)\n", u->name, udb_role_name(now_role),
 		       res.source ? roles_source_name(res.source) : "no source grants a role");
 		return 0;
@@ -95,8 +102,14 @@ static int refresh_one(const struct udb_user *u, void *userdata)
 		st->changed++;
 		return 0;
 	}
-	r = udb_set_role(st->cfg, u->name, now_role);
-	if (r < 0 && r != EL_ERR_NOT_FOUND) {
+	/* Compare and set: the name may have been renamed, forgotten or rebound
+	 * during the ARM calls; then nothing is written. */
+	r = udb_set_role(st->cfg, u->name, oid, tid, now_role, (enum udb_source)res.source);
+	if (r == EL_ERR_BINDING_CHANGED) {
+		printf("%s: changed while its role was decided; left alone\n", u->name);
+		return 0;
+	}
+	if (r < 0) {
 		fprintf(stderr, "entra-login: %s: failed to record the role: %s\n", u->name, el_strerror(r));
 		st->failed++;
 		return 0;
@@ -129,8 +142,8 @@ int cmd_refresh(const struct el_config *cfg, int argc, char **argv)
 	if (!st.dry_run)
 		(void)sshca_status(cfg, false);	/* issue 14: keep the SSH CA key set fresh and merged */
 	if (!has_offline_source(cfg))
-		printf("note: role_sources is 'claims' only, which needs the user's token: stored roles are kept "
-		       "and decided again at each login\n");
+		printf("note: role_sources is 'claims' only, which needs the user's token: roles the last "
+		       "sign-in's token decided are kept and decided again at each login\n");
 	r = udb_foreach(cfg, refresh_one, &st);
 	if (r < 0) {
 		fprintf(stderr, "entra-login: failed to read the user database: %s\n", el_strerror(r));

@@ -1,6 +1,7 @@
 /* cmd_rename.c - `entra-login rename [--keep-home] OLD NEW`: a directory
  * user's UPN changed (same object id). The record - oid, tid, uid, role,
- * pinned fields - moves to NEW; OLD is gone from the database. The home
+ * pinned fields - moves to NEW; OLD stays as a tombstone that NSS never
+ * answers and no login binds until `entra-login release OLD`. The home
  * directory is moved with rename(2) from OLD's home to NEW's template home
  * (refused if the target exists, or if the old home is not a plain
  * directory owned by the user); with --keep-home it stays where it is and is pinned as NEW's
@@ -15,6 +16,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ak_cache.h"
+#include "certgrant.h"
 #include "cmds.h"
 #include "conf.h"
 #include "names.h"
@@ -36,6 +39,15 @@ static int move_noreplace(const char *from, const char *to)
 		return -1;
 	}
 	return rename(from, to);
+}
+
+/* Decisions made for either name before the rename must not be replayed. */
+static void drop_decisions(const struct el_config *cfg, const char *old_name, const char *new_name)
+{
+	if (ak_cache_clear(cfg) < 0)
+		fprintf(stderr, "entra-login: warning: could not clear the authorized-keys cache\n");
+	(void)!certgrant_clear(cfg, old_name);
+	(void)!certgrant_clear(cfg, new_name);
 }
 
 /* Everything checked before anything changes: 0, or 1 with a message. */
@@ -75,8 +87,10 @@ static int precheck(const struct el_config *cfg, const char *old_name, const cha
 	if (r == 0)
 		r = udb_lookup_name(db, new_name, &u);
 	if (r == 0) {
-		fprintf(stderr, "entra-login: %s is already in the user database (uid %u%s); "
-			"forget it with --purge first if it is stale\n", new_name, u.uid, u.bound ? "" : ", forgotten");
+		fprintf(stderr, "entra-login: %s is already in the user database (uid %u%s); if it is stale, "
+			"%s'entra-login release %s' first\n", new_name, u.uid,
+			u.retired ? ", retired" : u.bound ? "" : ", forgotten",
+			u.bound ? "'entra-login forget' it and " : "", new_name);
 		goto out;
 	}
 	if (r != EL_ERR_NOT_FOUND) {
@@ -130,7 +144,9 @@ int cmd_rename(const struct el_config *cfg, int argc, char **argv)
 			fprintf(stderr, "entra-login: cannot rename %s: %s\n", old_name, el_strerror(r));
 			return 1;
 		}
-		printf("%s renamed to %s: uid %u kept, home stays %s (pinned)\n", old_name, new_name, uid, old_home);
+		drop_decisions(cfg, old_name, new_name);
+		printf("%s renamed to %s: uid %u kept, home stays %s (pinned; whoever is given %s later gets "
+		       "another home)\n", old_name, new_name, uid, old_home, old_name);
 		return 0;
 	}
 	if (lstat(old_home, &st) == 0) {
@@ -166,6 +182,7 @@ int cmd_rename(const struct el_config *cfg, int argc, char **argv)
 				strerror(errno));
 		return 1;
 	}
+	drop_decisions(cfg, old_name, new_name);
 	if (moved)
 		printf("%s renamed to %s: uid %u kept, home moved from %s to %s\n", old_name, new_name, uid,
 		       old_home, new_home);

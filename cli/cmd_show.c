@@ -52,9 +52,13 @@ static void print_user(const struct el_config *cfg, const struct udb_user *u)
 	printf("display name: %s\n", u->display_name);
 	printf("uid: %u%s\ngid: %u\n", u->uid, u->pinned ? " (pinned: imported)" : "", u->uid);
 	printf("role: %s\n", udb_role_name(u->role));
+	printf("role source: %s\n", u->role == UDB_ROLE_NONE ? "-" : u->source == UDB_SRC_CLAIMS ? "claims" :
+	       u->source == UDB_SRC_STATIC ? "static" : u->source == UDB_SRC_ARM ? "arm" :
+	       "unknown (written before role sources were stored)");
 	printf("groups: %s%s%s\n", u->role == UDB_ROLE_ADMIN ? cfg->admin_group : "",
 	       u->role == UDB_ROLE_ADMIN ? " " : "", u->role != UDB_ROLE_NONE ? cfg->user_group : "(none)");
-	printf("binding: %s\n", u->bound ? "bound" : "forgotten (uid kept for this name)");
+	printf("binding: %s%s\n", u->retired ? "retired (tombstone: nobody gets this name until 'entra-login release')" :
+	       u->bound ? "bound" : "forgotten (uid kept for this name)", u->blocked ? ", blocked" : "");
 	printf("oid: %s\ntid: %s\n", oid, tid);
 	printf("first login: %s\nlast login: %s\n", first, last);
 	printf("home: %s\nshell: %s%s\n", home, u->shell[0] ? u->shell : cfg->shell, u->shell[0] ? " (pinned)" : "");

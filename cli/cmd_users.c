@@ -27,7 +27,9 @@ static int print_row(const struct udb_user *u, void *userdata)
 	if (u->bound)
 		udb_guid_format(u->oid, oid);
 	format_time(u->last_login, when, sizeof(when));
-	printf("%-40s %10u  %-5s  %-36s  %s\n", u->name, u->uid, udb_role_name(u->role), oid, when);
+	printf("%-40s %10u  %-5s  %-36s  %s%s\n", u->name, u->uid, udb_role_name(u->role), oid, when,
+	       u->name[0] == UDB_RESERVED_PREFIX ? "  (uid reserved)" : u->retired ? "  (retired: release to free)"
+	       : u->blocked ? "  (blocked)" : "");
 	return 0;
 }
 

@@ -24,5 +24,8 @@ int cmd_import_aadpasswd(const struct el_config *cfg, int argc, char **argv);
 int cmd_rename(const struct el_config *cfg, int argc, char **argv);
 int cmd_authorized_keys(const struct el_config *cfg, int argc, char **argv);
 int cmd_verify_cert(const struct el_config *cfg, int argc, char **argv);
+int cmd_block(const struct el_config *cfg, int argc, char **argv);
+int cmd_unblock(const struct el_config *cfg, int argc, char **argv);
+int cmd_release(const struct el_config *cfg, int argc, char **argv);
 
 #endif

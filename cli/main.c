@@ -26,13 +26,19 @@ WEAK int cmd_import_aadpasswd(const struct el_config *cfg, int argc, char **argv
 WEAK int cmd_rename(const struct el_config *cfg, int argc, char **argv);
 WEAK int cmd_authorized_keys(const struct el_config *cfg, int argc, char **argv);
 WEAK int cmd_verify_cert(const struct el_config *cfg, int argc, char **argv);
+WEAK int cmd_block(const struct el_config *cfg, int argc, char **argv);
+WEAK int cmd_unblock(const struct el_config *cfg, int argc, char **argv);
+WEAK int cmd_release(const struct el_config *cfg, int argc, char **argv);
 
 static const struct command commands[] = {
 	{ "status", cmd_status, "check the configuration, discovery and the key cache" },
 	{ "verify-token", cmd_verify_token, "validate a token read on stdin [--id-token] [--user NAME]" },
 	{ "users", cmd_users, "list directory users known to this host" },
 	{ "show", cmd_show, "show one user: show NAME" },
-	{ "forget", cmd_forget, "remove a user's binding: forget NAME [--purge]" },
+	{ "forget", cmd_forget, "remove a user's binding and block the name: forget NAME [--purge]" },
+	{ "block", cmd_block, "refuse every login of a name: block NAME" },
+	{ "unblock", cmd_unblock, "allow a blocked name again (same account, same uid): unblock NAME" },
+	{ "release", cmd_release, "free a forgotten, purged or renamed-away name (new uid): release NAME" },
 	{ "refresh", cmd_refresh, "re-resolve every user's role" },
 	{ "import-aadpasswd", cmd_import_aadpasswd, "import users of Microsoft's extension: [--apply] [--group FILE] FILE" },
 	{ "rename", cmd_rename, "a user's UPN changed: rename [--keep-home] OLD NEW" },

@@ -2,9 +2,11 @@
  *
  * Answers passwd, group, shadow and initgroups for directory users from
  * the user database, and a provisional passwd entry (with the UID it will
- * keep) for a name of ours the database does not know yet. Never answers
+ * keep) for a name of ours the database does not know yet (never for a
+ * tombstone: a renamed-away or purged name). Never answers
  * for a name or id of /etc/passwd or /etc/group, never emits an id of 0 or
- * below uid_min (a pinned uid imported from Microsoft's extension may be
+ * below uid_min (uid_floor: users allocated under the former default
+ * keep their uids; a pinned uid imported from Microsoft's extension may be
  * lower, never below UDB_PINNED_ID_MIN). libc only, no network, no writes,
  * thread-safe; errno is left as found, *errnop set only for TRYAGAIN
  * (ERANGE) and UNAVAIL.
@@ -15,6 +17,7 @@
 #include <pwd.h>
 #include <shadow.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +25,7 @@
 #include "el_limits.h"
 #include "names.h"
 #include "pack.h"
+#include "userdb_format.h"
 
 struct ent {
 	const char *name, *display;
@@ -59,7 +63,7 @@ static bool id_ok(const struct nss_snap *s, uint32_t id, bool pinned)
 {
 	if (id == 0 || id == s->cfg->admin_gid || id == s->cfg->user_gid)
 		return false;
-	if (id < s->cfg->uid_min && !(pinned && id >= UDB_PINNED_ID_MIN))
+	if (id < s->cfg->uid_floor && !(pinned && id >= UDB_PINNED_ID_MIN))
 		return false;
 	return !uidmap_local_has_id(s->local, id);
 }
@@ -123,6 +127,9 @@ static const char *recent_get(uint32_t uid)
 	return NULL;
 }
 
+/* A provisional entry's home when it is not the template's (resolve_name). */
+static _Thread_local char prov_home[UDB_PATH_MAX + 16];
+
 static int resolve_name(const struct nss_snap *s, const char *name, struct ent *ret)
 {
 	struct udb_user u;
@@ -139,7 +146,9 @@ static int resolve_name(const struct nss_snap *s, const char *name, struct ent *
 	if (s->db) {
 		r = udb_lookup_name(s->db, name, &u);
 		if (r == 0) {
-			if (!id_ok(s, u.uid, u.pinned))
+			/* A tombstone (renamed away, purged): nothing, not even a
+			 * provisional entry, until an administrator releases it. */
+			if (u.retired || !id_ok(s, u.uid, u.pinned))
 				return EL_ERR_NOT_FOUND;
 			*ret = ent_of(&u);
 			return 0;
@@ -153,6 +162,18 @@ static int resolve_name(const struct nss_snap *s, const char *name, struct ent *
 		return r;
 	recent_put(name, uid);
 	*ret = (struct ent){ name, "", uid, UDB_ROLE_NONE, false, "", "" };
+	/* The home the template gives is someone else's (kept by rename
+	 * --keep-home or by a released name's reservation): the first binding
+	 * pins "<home>.<uid>" (userdb_ops.c), announce the same. */
+	if (s->db && name_home(s->cfg->home, name, prov_home, sizeof(prov_home)) == 0 &&
+	    udb_home_pinned(s->db, prov_home)) {
+		size_t used = strlen(prov_home);
+		int n = snprintf(prov_home + used, sizeof(prov_home) - used, ".%u", (unsigned)uid);
+
+		if (n < 0 || (size_t)n >= sizeof(prov_home) - used)
+			return EL_ERR_RANGE;
+		ret->home = prov_home;
+	}
 	return 0;
 }
 
@@ -160,7 +181,8 @@ static int resolve_name(const struct nss_snap *s, const char *name, struct ent *
  * have changed), not local, and its id may be emitted. */
 static int user_ok(const struct nss_snap *s, const struct udb_user *u)
 {
-	if (!name_is_ours(s->cfg, u->name) || uidmap_local_has_name(s->local, u->name) || !id_ok(s, u->uid, u->pinned))
+	if (u->retired || !name_is_ours(s->cfg, u->name) || uidmap_local_has_name(s->local, u->name) ||
+	    !id_ok(s, u->uid, u->pinned))
 		return EL_ERR_NOT_FOUND;
 	return 0;
 }

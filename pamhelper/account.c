@@ -8,8 +8,9 @@
  * NSS reports as aad_admins / aad_users membership, after refreshing it from
  * the token-free sources that are configured. role_sources is walked in
  * order and the first source that answers decides:
- *   claims  answers with the stored role (what the last token said); a user
- *           with none stored: nothing to say.
+ *   claims  answers with the stored role if claims decided it (what the
+ *           last token said); a role static or arm set, or none: nothing
+ *           to say, so their revocation takes whatever the order.
  *   static  answers at once from the name lists (no groups without a token).
  *   arm     is asked (bounded by AUTHZ_TIMEOUTS http_timeouts); its answer,
  *           "no assignment" included, decides. A user with no binding has
@@ -19,7 +20,8 @@
  * a bound user found to hold no role is demoted. If a source cannot answer
  * (ARM or IMDS down), the walk stops and the stored role stands, with a
  * warning: never stricter or looser than the group membership NSS reports.
- * A name that is also a local group is refused. A user with no database
+ * A name that is also a local group is refused, and so is a retired
+ * (renamed, purged), blocked or forgotten name. A user with no database
  * record and no token-free grant is refused (PERM_DENIED).
  *
  * sshd (PAM_TTY "ssh" until a session has a tty) reaches account without
@@ -49,8 +51,9 @@
 /* What the user database knows about ctx->user. */
 struct stored {
 	bool bound;
-	char oid[EL_GUID_LEN + 1];
+	char oid[EL_GUID_LEN + 1], tid[EL_GUID_LEN + 1];
 	enum el_role role;
+	enum udb_source source;		/* who decided role */
 };
 
 static int load_stored(const struct hctx *ctx, struct stored *ret)
@@ -74,11 +77,20 @@ static int load_stored(const struct hctx *ctx, struct stored *ret)
 	}
 	if (r < 0)
 		goto out;
-	if (u.bound) {
-		s.bound = true;
-		udb_guid_format(u.oid, s.oid);
-		s.role = u.role == UDB_ROLE_ADMIN ? EL_ROLE_ADMIN : u.role == UDB_ROLE_USER ? EL_ROLE_USER : EL_ROLE_NONE;
+	/* A tombstone or a blocked (forgotten) name: nobody, whatever a source says. */
+	if (u.retired || u.blocked) {
+		r = u.retired ? EL_ERR_NAME_RETIRED : EL_ERR_NAME_BLOCKED;
+		goto out;
 	}
+	if (!u.bound) {
+		r = EL_ERR_NAME_RETIRED;	/* forgotten, unblocked: only a sign-in of its object rebinds */
+		goto out;
+	}
+	s.bound = true;
+	udb_guid_format(u.oid, s.oid);
+	udb_guid_format(u.tid, s.tid);
+	s.role = u.role == UDB_ROLE_ADMIN ? EL_ROLE_ADMIN : u.role == UDB_ROLE_USER ? EL_ROLE_USER : EL_ROLE_NONE;
+	s.source = u.source;
 out:
 	udb_close(db);
 	if (r == 0)
@@ -100,7 +112,9 @@ static int ask(const struct hctx *ctx, enum el_role_source src, const struct sto
 
 	switch (src) {
 	case EL_SRC_CLAIMS:
-		if (!s->bound || s->role == EL_ROLE_NONE)
+		/* Only a role claims decided (the last token said it): never one
+		 * static or arm set, or their revocation would never take. */
+		if (!s->bound || s->role == EL_ROLE_NONE || s->source != UDB_SRC_CLAIMS)
 			return EL_ERR_NOT_FOUND;
 		*ret_role = s->role;
 		return 0;
@@ -168,11 +182,13 @@ static int account_decide(struct hctx *ctx)
 		break;
 	}
 	/* Complete: a source decided, or none had anything to say (no role). */
-	if (s.bound && by != EL_SRC_CLAIMS && role != s.role) {
-		r = udb_set_role(ctx->cfg, ctx->user, to_udb(role));
-		if (r < 0 && r != EL_ERR_NOT_FOUND) {
+	if (s.bound && by != EL_SRC_CLAIMS && (role != s.role || (role != EL_ROLE_NONE && (int)s.source != (int)by))) {
+		/* Compare and set on the object the role was decided for: a rename,
+		 * forget or rebind meanwhile makes it EL_ERR_BINDING_CHANGED. */
+		r = udb_set_role(ctx->cfg, ctx->user, s.oid, s.tid, to_udb(role), (enum udb_source)by);
+		if (r < 0) {
 			log_detail(ctx, LOG_ERR, "role not recorded", s.oid, el_strerror(r));
-			if (role != EL_ROLE_NONE)
+			if (role != EL_ROLE_NONE || r == EL_ERR_BINDING_CHANGED)
 				return r;
 		}
 	}
@@ -201,7 +217,8 @@ int account_run(struct hctx *ctx)
 	hctx_log(ctx, r == EL_ERR_ROLE_NONE || r == EL_ERR_NOT_OURS || r == EL_ERR_NO_CERT_GRANT ? LOG_NOTICE : LOG_ERR,
 		 "account refused", NULL, r);
 	conv_error(ctx, authz_message(r));
-	if (r == EL_ERR_ROLE_NONE || r == EL_ERR_NOT_OURS || r == EL_ERR_BOUND_OTHER || r == EL_ERR_NO_CERT_GRANT)
+	if (r == EL_ERR_ROLE_NONE || r == EL_ERR_NOT_OURS || r == EL_ERR_BOUND_OTHER || r == EL_ERR_NO_CERT_GRANT ||
+	    r == EL_ERR_NAME_RETIRED || r == EL_ERR_NAME_BLOCKED || r == EL_ERR_BINDING_CHANGED)
 		return PAM_PERM_DENIED;
 	return el_to_pam(r) == PAM_AUTH_ERR ? PAM_PERM_DENIED : el_to_pam(r);
 }

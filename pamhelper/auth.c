@@ -33,6 +33,9 @@ static const char *user_message(int r)
 		return "Sign-in refused: the token is too old; get a fresh token and try again.";
 	case EL_ERR_BOUND_OTHER:
 		return "Sign-in refused: this user name belongs to another directory account on this host; ask an administrator.";
+	case EL_ERR_NAME_RETIRED:
+	case EL_ERR_NAME_BLOCKED:
+		return "Sign-in refused: this user name is retired or blocked on this host; ask an administrator.";
 	case EL_ERR_UID_CHANGED:
 		return "Sign-in refused: another first sign-in took this user's id meanwhile; connect again.";
 	case EL_ERR_DEVICE_DECLINED:

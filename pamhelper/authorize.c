@@ -26,6 +26,14 @@ static void log_role(const struct hctx *ctx, int prio, const char *event, const 
 
 int authz_resolve(const struct hctx *ctx, const struct role_input *in, enum el_role *ret_role)
 {
+	enum el_role_source src;
+
+	return authz_resolve_src(ctx, in, ret_role, &src);
+}
+
+int authz_resolve_src(const struct hctx *ctx, const struct role_input *in, enum el_role *ret_role,
+		      enum el_role_source *ret_src)
+{
 	struct role_result res;
 	char detail[160];
 	int r;
@@ -48,6 +56,7 @@ int authz_resolve(const struct hctx *ctx, const struct role_input *in, enum el_r
 		snprintf(detail, sizeof(detail), "role %s from %s", roles_name(res.role), roles_source_name(res.source));
 		log_role(ctx, LOG_INFO, "role granted", in->oid, detail);
 		*ret_role = res.role;
+		*ret_src = res.source;
 	} else {
 		snprintf(detail, sizeof(detail), "%s%s%s", el_strerror(r), res.source ? " by " : "",
 			 res.source ? roles_source_name(res.source) : "");
@@ -64,6 +73,10 @@ const char *authz_message(int r)
 		       "\"Virtual Machine User Login\" on this machine; ask your Azure administrator.";
 	case EL_ERR_BOUND_OTHER:
 		return "Access denied: this user name belongs to another directory account on this host; ask an administrator.";
+	case EL_ERR_NAME_RETIRED:
+	case EL_ERR_NAME_BLOCKED:
+	case EL_ERR_BINDING_CHANGED:
+		return "Access denied: this user name is retired or blocked on this host; ask an administrator.";
 	case EL_ERR_NOT_OURS:
 		return "Access denied: this user name is taken by a local account or group on this host; ask an administrator.";
 	case EL_ERR_NO_CERT_GRANT:
@@ -77,14 +90,20 @@ const char *authz_message(int r)
 int authz_record_login(const struct hctx *ctx, const char *name, const char *oid, const char *tid,
 		       const char *display, enum udb_role role)
 {
+	return authz_record_login_src(ctx, name, oid, tid, display, role, UDB_SRC_UNKNOWN);
+}
+
+int authz_record_login_src(const struct hctx *ctx, const char *name, const char *oid, const char *tid,
+			   const char *display, enum udb_role role, enum udb_source source)
+{
+	struct udb_login in = { name, oid, tid, display, role };
 	uint32_t uid = 0;
 	int r;
 
 	/* The single call site of the user database writer for PAM logins. The
 	 * session will run as the uid NSS announced to the host: the writer
 	 * refuses (EL_ERR_UID_CHANGED, nothing written) rather than bind another. */
-	r = udb_record_login_expect(ctx->cfg, name, oid, tid, display, role, (int64_t)time(NULL),
-				    ctx->announced_uid, &uid);
+	r = udb_record_login_src(ctx->cfg, &in, source, (int64_t)time(NULL), ctx->announced_uid, &uid);
 	if (r == EL_ERR_UID_CHANGED) {
 		char detail[128];
 
@@ -114,6 +133,7 @@ int auth_bind_and_authorize(struct hctx *ctx, const struct jwt_claims *claims)
 {
 	struct role_input in = { 0 };
 	enum el_role role = EL_ROLE_NONE;
+	enum el_role_source src = 0;
 	int r;
 
 	if (!claims || !ctx->user || strcmp(claims->name, ctx->user) != 0)
@@ -129,18 +149,20 @@ int auth_bind_and_authorize(struct hctx *ctx, const struct jwt_claims *claims)
 	in.groups = (const char *const *)claims->groups.items;
 	in.n_groups = claims->groups.n;
 	in.groups_overage = claims->groups_overage;
-	r = authz_resolve(ctx, &in, &role);
+	r = authz_resolve_src(ctx, &in, &role, &src);
 	if (r == EL_ERR_ROLE_NONE) {
-		/* The binding check passed: if the name is bound, it is bound to this
-		 * user, who has just been found to hold no role any more. */
-		int s = udb_set_role(ctx->cfg, claims->name, UDB_ROLE_NONE);
+		/* The binding check passed: if the name is bound to this user, who
+		 * has just been found to hold no role any more, demote; compare and
+		 * set, so a name rebound meanwhile is left alone. */
+		int s = udb_set_role(ctx->cfg, claims->name, claims->oid, claims->tid, UDB_ROLE_NONE, UDB_SRC_UNKNOWN);
 
-		if (s < 0 && s != EL_ERR_NOT_FOUND)
+		if (s < 0 && s != EL_ERR_BINDING_CHANGED)
 			log_role(ctx, LOG_ERR, "role not recorded", claims->oid, el_strerror(s));
 	}
 	if (r < 0)
 		return r;
-	r = authz_record_login(ctx, claims->name, claims->oid, claims->tid, claims->display_name, to_udb(role));
+	r = authz_record_login_src(ctx, claims->name, claims->oid, claims->tid, claims->display_name, to_udb(role),
+				   (enum udb_source)src);
 	if (r < 0)
 		return r;
 	keep_decision(ctx, claims, role);

@@ -20,12 +20,19 @@
  * sources that could not answer and the decision. Returns as roles_resolve;
  * *ret_role is set on 0. */
 int authz_resolve(const struct hctx *ctx, const struct role_input *in, enum el_role *ret_role);
+/* The same, also giving the source that decided (*ret_src, on 0). */
+int authz_resolve_src(const struct hctx *ctx, const struct role_input *in, enum el_role *ret_role,
+		      enum el_role_source *ret_src);
 
 /* Record an accepted login (bind on first login, role, last login) and
  * refuse (EL_ERR_UID_CHANGED) when the uid recorded is not the one NSS
  * announced to the host (ctx->announced_uid, 0 = none). Returns EL_ERR_*. */
 int authz_record_login(const struct hctx *ctx, const char *name, const char *oid, const char *tid,
 		       const char *display, enum udb_role role);
+/* The same, storing which source decided role (roles.h: the token-free
+ * claims source answers only for roles claims decided). */
+int authz_record_login_src(const struct hctx *ctx, const char *name, const char *oid, const char *tid,
+			   const char *display, enum udb_role role, enum udb_source source);
 
 /* The user-facing sentence for a refused role decision (one sentence, what to do next). */
 const char *authz_message(int r);

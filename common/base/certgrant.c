@@ -122,3 +122,14 @@ int certgrant_last(const struct el_config *cfg, const char *user, time_t *ret_ti
 		*ret_time = (time_t)t;
 	return r;
 }
+
+int certgrant_clear(const struct el_config *cfg, const char *user)
+{
+	char dir[4096], path[4096];
+	int r;
+
+	r = grant_path(cfg, user, path, sizeof(path), dir, sizeof(dir));
+	if (r < 0)
+		return r;
+	return unlink(path) < 0 && errno != ENOENT ? EL_ERR_IO : 0;
+}

@@ -34,4 +34,8 @@ int certgrant_recent(const struct el_config *cfg, const char *user, time_t now) 
  * of certgrant_recent except that age does not matter. For `show`. */
 int certgrant_last(const struct el_config *cfg, const char *user, time_t *ret_time) EL_MUST_CHECK;
 
+/* Remove user's grant (forget, rename): 0 (also when there was none),
+ * EL_ERR_INVAL, EL_ERR_RANGE, EL_ERR_IO. */
+int certgrant_clear(const struct el_config *cfg, const char *user) EL_MUST_CHECK;
+
 #endif

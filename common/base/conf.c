@@ -39,7 +39,7 @@ static const struct key keys[] = {
 	{ "audiences", K_AUD_LIST, F(audiences), 0, 0, NULL, false },
 	{ "ca_file", K_PATH, F(ca_file), 0, 0, NULL, false },
 	{ "domains", K_LOWER_LIST, F(domains), 0, 0, NULL, true },
-	{ "uid_min", K_UINT, F(uid_min), 1000, 4294967294u, "1000000000", false },
+	{ "uid_min", K_UINT, F(uid_min), 1000, 4294967294u, EL_UID_MIN_DEFAULT_S, false },
 	{ "uid_max", K_UINT, F(uid_max), 1000, 4294967294u, "1999999999", false },
 	{ "admin_group", K_GROUP, F(admin_group), 0, 0, "aad_admins", false },
 	{ "admin_gid", K_UINT, F(admin_gid), 1000, 4294967294u, "999999001", false },
@@ -69,6 +69,7 @@ static const struct key keys[] = {
 struct parse_ctx {
 	const char *path;
 	unsigned line;
+	unsigned home_line, uid_min_line;	/* where home / uid_min were set, 0 = default */
 	char *errbuf;
 	size_t errlen;
 };
@@ -379,11 +380,39 @@ static int apply_defaults(struct parse_ctx *ctx, struct el_config *cfg, const bo
 	return 0;
 }
 
+/* True if the home template has %l but neither %u nor %d: two domains'
+ * alice would get one home. */
+static bool home_local_only(const char *tmpl)
+{
+	bool l = false, ud = false;
+
+	for (const char *p = tmpl; p && *p; p++) {
+		if (*p != '%' || !p[1])
+			continue;
+		p++;
+		l |= *p == 'l';
+		ud |= *p == 'u' || *p == 'd';
+	}
+	return l && !ud;
+}
+
 static int check_consistency(struct parse_ctx *ctx, struct el_config *cfg)
 {
 	char buf[EL_URL_MAX + 128];
 	int r;
 
+	ctx->line = 0;
+	/* Users allocated under the former default (uid_min 1000000000, inside
+	 * systemd's container range) keep their uids when uid_min is not set. */
+	if (!ctx->uid_min_line && cfg->uid_max < EL_UID_MIN_DEFAULT + 1000u)
+		cfg->uid_min = EL_UID_MIN_FORMER;	/* a uid_max written for the former default */
+	cfg->uid_floor = ctx->uid_min_line || cfg->uid_min < EL_UID_MIN_FORMER ? cfg->uid_min : EL_UID_MIN_FORMER;
+	if (home_local_only(cfg->home) && cfg->domains.n > 1) {
+		ctx->line = ctx->home_line;
+		return fail(ctx, "home", "'%.64s' uses %%l (the local part) without %%u or %%d, but %zu domains are "
+			    "configured: alice@%s and alice@%s would share one home", cfg->home, cfg->domains.n,
+			    cfg->domains.items[0], cfg->domains.items[1]);
+	}
 	ctx->line = 0;
 	if (cfg->uid_min > cfg->uid_max)
 		return fail(ctx, "uid_min", "must not exceed uid_max (%u)", cfg->uid_max);
@@ -479,6 +508,10 @@ int cfg_parse(const char *path, const char *text, size_t len, struct el_config *
 			goto out;
 		}
 		seen[i] = true;
+		if (keys[i].off == F(home))
+			ctx.home_line = ctx.line;
+		if (keys[i].off == F(uid_min))
+			ctx.uid_min_line = ctx.line;
 		if (*value == '\0') {
 			r = fail(&ctx, key, "a value");
 			goto out;

@@ -24,6 +24,13 @@
 #define EL_CONF_DEFAULT_PATH EL_SYSCONFDIR "/entra-login.conf"
 #define EL_CONF_ENV "ENTRA_LOGIN_CONF"
 
+/* Default uid_min: above systemd's container range (524288-1879048191,
+ * systemd-nspawn/userns) and inside the design range 1000000000-1999999999.
+ * Before: 1000000000 (EL_UID_MIN_FORMER). */
+#define EL_UID_MIN_DEFAULT 1879048192u
+#define EL_UID_MIN_DEFAULT_S "1879048192"
+#define EL_UID_MIN_FORMER 1000000000u
+
 struct el_list {
 	char **items;		/* owned; each entry owned */
 	size_t n;
@@ -42,7 +49,11 @@ struct el_config {
 	struct el_list audiences;	/* client_id is always accepted too */
 	char *ca_file;			/* NULL = system store */
 	struct el_list domains;		/* lower-case */
-	uint32_t uid_min, uid_max;
+	uint32_t uid_min, uid_max;	/* the range new users' UIDs are picked from */
+	uint32_t uid_floor;		/* derived: lowest UID a stored (not pinned) user may
+					 * hold: uid_min, or when uid_min is not set the
+					 * former default EL_UID_MIN_FORMER, so users
+					 * allocated before keep their UIDs */
 	char *admin_group;
 	uint32_t admin_gid;
 	char *user_group;

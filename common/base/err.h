@@ -112,7 +112,10 @@
 	X(EL_ERR_CERT_SIGNATURE, "certificate signature invalid") \
 	X(EL_ERR_CERT_NO_ROLE_SOURCE, "no role source usable without a token (need arm or static)") \
 	X(EL_ERR_NO_CERT_GRANT, "publickey login of a directory user without a certificate granted by authorized-keys") \
-	X(EL_ERR_HTTP_LIB, "libcurl.so.4 (>= 7.85) could not be loaded: no network requests possible")
+	X(EL_ERR_HTTP_LIB, "libcurl.so.4 (>= 7.85) could not be loaded: no network requests possible") \
+	X(EL_ERR_NAME_RETIRED, "name was renamed or forgotten on this host: an administrator must release it (entra-login release NAME)") \
+	X(EL_ERR_NAME_BLOCKED, "name is blocked on this host (entra-login unblock NAME)") \
+	X(EL_ERR_BINDING_CHANGED, "name was rebound, forgotten or blocked while its role was decided: nothing written")
 
 #define EL_ERR_ENUM_(sym, text) sym##_IDX,
 enum el_err_index { EL_ERR_LIST(EL_ERR_ENUM_) EL_ERR_COUNT_ };

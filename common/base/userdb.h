@@ -60,6 +60,13 @@
 
 enum udb_role { UDB_ROLE_NONE, UDB_ROLE_USER, UDB_ROLE_ADMIN };
 enum udb_group { UDB_GROUP_ADMINS, UDB_GROUP_USERS };	/* aad_admins, aad_users */
+/* Which role source decided a stored role: the same numbers as
+ * enum el_role_source (conf.h). UNKNOWN: a version 1/2 record, or a role
+ * written without a source; the token-free claims source never answers for
+ * it (roles.h). */
+enum udb_source { UDB_SRC_UNKNOWN = 0, UDB_SRC_CLAIMS = 1, UDB_SRC_STATIC = 2, UDB_SRC_ARM = 3 };
+#define UDB_SRC_MAX UDB_SRC_ARM
+#define UDB_RESERVED_PREFIX '#'	/* "#<uid>": a released name's uid, kept reserved */
 
 /* One user as stored. The strings are borrowed from the mapping (or, in a
  * udb_foreach callback, valid only during the call). */
@@ -68,7 +75,12 @@ struct udb_user {
 	const char *display_name;	/* may be "", sanitized: no ':' or control bytes */
 	uint32_t uid;			/* = gid of the user-private group */
 	enum udb_role role;		/* UDB_ROLE_NONE when not bound */
+	enum udb_source source;		/* who decided role */
 	bool bound;			/* false: forgotten, name keeps its uid */
+	bool blocked;			/* every login refused until unblock (forget sets it) */
+	bool retired;			/* tombstone (rename, forget --purge, or a "#uid"
+					 * reservation): never answered, never bound again
+					 * until released; uid 0 when its uid moved on */
 	bool pinned;			/* uid imported (import-aadpasswd): may lie
 					 * outside uid_min..uid_max, never below
 					 * UDB_PINNED_ID_MIN; gid = uid as for all */
@@ -106,6 +118,12 @@ int udb_lookup_uid(const struct udb *db, uint32_t uid, struct udb_user *ret) EL_
  * refusals and the CLI, not for NSS. */
 int udb_lookup_oid(const struct udb *db, const uint8_t oid[16], const uint8_t tid[16],
 		   struct udb_user *ret) EL_MUST_CHECK;
+
+/* True if a record of db pins home (exactly) as its home: a scan, for a
+ * name's first binding (NSS's provisional entry, the writer), never for
+ * users the database knows. Such a name is given "<home>.<uid>" instead
+ * (rename --keep-home, or release, keeps the old path with its owner). */
+bool udb_home_pinned(const struct udb *db, const char *home);
 
 /* Users in name order: udb_get(db, i) for i < udb_count(db).
  * Returns 0, EL_ERR_NOT_FOUND (i out of range), EL_ERR_CORRUPT. */
@@ -177,21 +195,56 @@ struct udb_login {
 int udb_record_logins(const struct el_config *cfg, const struct udb_login *logins, size_t n,
 		      int64_t now) EL_MUST_CHECK;
 
-/* Read-only check before a login is accepted: 0 if name is unknown,
- * forgotten, or bound to this oid+tid; EL_ERR_BOUND_OTHER if bound to
- * another; EL_ERR_OID_OTHER_NAME if oid+tid is bound to another name.
- * No lock (the login itself re-checks under the lock). */
+/* udb_record_login_expect for one login with the source that decided its
+ * role (which the token-free paths need: roles.h; the others store
+ * UDB_SRC_UNKNOWN). Same returns. */
+int udb_record_login_src(const struct el_config *cfg, const struct udb_login *login, enum udb_source source,
+			 int64_t now, uint32_t expect_uid, uint32_t *ret_uid) EL_MUST_CHECK;
+
+/* Every writer call that binds or records a login also refuses, nothing
+ * written: EL_ERR_NAME_RETIRED (a tombstone: the name was renamed away or
+ * purged, or it was forgotten and oid+tid is not the object it was bound
+ * to: an administrator frees it with udb_release / `entra-login release`)
+ * and EL_ERR_NAME_BLOCKED (blocked: udb_block / `entra-login unblock`).
+ *
+ * Read-only check before a login is accepted: 0 if name is unknown, bound
+ * to this oid+tid, or forgotten (unblocked) from this oid+tid;
+ * EL_ERR_NAME_RETIRED, EL_ERR_NAME_BLOCKED as above; EL_ERR_BOUND_OTHER if
+ * bound to another; EL_ERR_OID_OTHER_NAME if oid+tid is bound to another
+ * name. No lock (the login itself re-checks under the lock). */
 int udb_check_binding(const struct el_config *cfg, const char *name, const char *oid,
 		      const char *tid) EL_MUST_CHECK;
 
-/* Change a bound user's role (refresh). EL_ERR_NOT_FOUND if the name is
- * unknown or not bound. Writes nothing when the role is unchanged. */
-int udb_set_role(const struct el_config *cfg, const char *name, enum udb_role role) EL_MUST_CHECK;
+/* Change a bound user's role and its source (account, refresh, a refused
+ * login), compare-and-set: the role was decided for oid+tid (text GUIDs),
+ * maybe seconds ago (ARM calls); if name is no longer bound to exactly
+ * that object, or is blocked or retired, nothing is written and the call
+ * returns EL_ERR_BINDING_CHANGED (also for an unknown name). Writes
+ * nothing (0) when role and source are unchanged. */
+int udb_set_role(const struct el_config *cfg, const char *name, const char *oid, const char *tid,
+		 enum udb_role role, enum udb_source source) EL_MUST_CHECK;
 
-/* Forget a user: drop the binding, display name and role; the name keeps
- * its UID (so files it owns never change hands) unless purge, which removes
- * the entry and frees the UID. EL_ERR_NOT_FOUND if the name is unknown. */
+/* Forget a user: drop the binding, display name and role and block the
+ * name; the name keeps its UID and remembers the oid+tid it was bound to,
+ * so neither files nor the UID ever pass to another object: only the same
+ * object may come back (after udb_block(.., false)), and another needs
+ * udb_release first and then gets a fresh UID. purge: retire the name
+ * instead (a tombstone NSS never answers; the UID stays reserved).
+ * EL_ERR_NOT_FOUND if the name is unknown. */
 int udb_forget(const struct el_config *cfg, const char *name, bool purge) EL_MUST_CHECK;
+
+/* Block (refuse every login of) or unblock a name; block also drops its
+ * role (role groups). Returns 0, EL_ERR_NOT_FOUND, EL_ERR_NAME_RETIRED
+ * (unblock of a tombstone: release it). */
+int udb_block(const struct el_config *cfg, const char *name, bool block) EL_MUST_CHECK;
+
+/* Free a forgotten or retired name for whoever signs in with it next, who
+ * gets a fresh UID: a tombstone that still holds a UID becomes the
+ * reservation "#<uid>" (never answered, never reused), a rename tombstone
+ * goes. *ret_uid (may be NULL) gets the uid kept reserved, 0 if none.
+ * Returns 0, EL_ERR_NOT_FOUND, EL_ERR_BOUND_OTHER (the name is bound:
+ * forget it first). */
+int udb_release(const struct el_config *cfg, const char *name, uint32_t *ret_uid) EL_MUST_CHECK;
 
 /* ---- one name per directory object ----
  * The name oid+tid is bound to, copied into buf: 0, EL_ERR_NOT_FOUND,
@@ -210,7 +263,8 @@ int udb_oid_other_name_message(char *buf, size_t buflen, const char *bound_name,
 /* ---- renames and imports (CLI) ---- */
 
 /* Rename a bound user: its record (oid, tid, uid, role, display, times,
- * pinned fields) moves to new_name, old_name is gone. home: NULL keeps the
+ * pinned fields) moves to new_name; old_name stays as a retired tombstone
+ * (uid 0: never answered, never bound until udb_release). home: NULL keeps the
  * record's pinned home as it is, "" drops it (the home follows the template
  * of the new name), else the absolute path to pin. Returns 0,
  * EL_ERR_NOT_FOUND (old_name unknown or not bound), EL_ERR_NOT_OURS

@@ -47,7 +47,9 @@
  *
  * Record, 80 bytes:
  *
- *    0 uid (u32)   4 role (u8)  5 flags (u8)  6 name_len (u16)
+ *    0 uid (u32)   4 role (u8: low nibble the role, version 3: high nibble
+ *                  the source that decided it, UDB_SRC_*; 0 = unknown)
+ *    5 flags (u8)  6 name_len (u16)
  *    8 name_off (u32, from strings_off)   12 display_len (u16)
  *   14 extra_len (u16)   version 2: bytes of the pinned "HOME\0SHELL" pair
  *                        without its final NUL, 0 = neither pinned (then
@@ -67,10 +69,25 @@
  * a role group id or a local id). A pinned home or shell (extra) replaces
  * the configured template or shell for that user; gid = uid always.
  *
- * Versions: 2 differs from 1 only in the extra pair and the pinned flag; 3
- * from 2 only in what the header checksum covers (and the reserved word).
- * Readers accept 1 to 3, writers always write 3 (so the next write
- * upgrades an older file).
+ * Version 3 flags (identity over time, README "Who may log in"):
+ * UDB_FLAG_BLOCKED: every login of the name is refused (EL_ERR_NAME_BLOCKED)
+ * until `entra-login unblock`; set by `block` and by `forget`, which also
+ * clears BOUND but keeps the oid/tid of the last holder (only that object
+ * may come back, after unblock, with the same uid). UDB_FLAG_RETIRED: a
+ * tombstone (`rename` leaves one under the old name, `forget --purge` turns
+ * the record into one): never BOUND, never answered by NSS, every login
+ * refused (EL_ERR_NAME_RETIRED) until `entra-login release`. A rename
+ * tombstone has uid 0 (its uid moved on with the user) and no uid table
+ * entry; `release` turns a tombstone that still holds its uid into a uid
+ * reservation named "#<uid>" (never a directory name, never answered), so a
+ * uid once handed out is never given to anybody else.
+ *
+ * Version 3 differs from version 2 only in the role source nibble and the
+ * BLOCKED/RETIRED flags (a version 1 or 2 record has neither, and its role
+ * counts as decided by an unknown source); version 2 from version 1 only in
+ * the extra pair and the pinned flag. Version 3 also changes what the
+ * header checksum covers (and the reserved word): see above. Readers accept
+ * 1 to 3, writers always write 3 (so the next write upgrades an older file).
  *
  * Table sizes are powers of two larger than n_users, so every probe run
  * ends at an empty slot; readers still bound probes by the table size.
@@ -113,7 +130,11 @@
 enum {
 	UDB_FLAG_BOUND = 1,	/* oid/tid valid; clear = forgotten, uid reserved */
 	UDB_FLAG_PINNED = 2,	/* uid imported, may lie outside the range (version 2) */
+	UDB_FLAG_BLOCKED = 4,	/* every login refused until unblock (version 3) */
+	UDB_FLAG_RETIRED = 8,	/* tombstone: renamed away or purged (version 3) */
 };
+#define UDB_ROLE_BITS 0x0fu	/* role byte: the role */
+#define UDB_SRC_SHIFT 4		/* role byte: the source, version 3 */
 
 struct udb_disk_hdr {
 	char magic[8];

@@ -59,18 +59,28 @@ static int op_rename(struct udb_ws *w, void *arg)
 	struct udb_wrec saved;
 	int r;
 
-	if (!old || !old->bound)
+	if (!old || !old->bound || old->blocked)
 		return EL_ERR_NOT_FOUND;
 	if (uidmap_local_has_name(w->local, op->new_name))
 		return EL_ERR_NOT_OURS;
 	if (udb_ws_find(w, op->new_name))
 		return EL_ERR_BOUND_OTHER;
 	saved = *old;
-	old->deleted = true;
+	/* The old name stays as a tombstone without a uid (its uid moves on):
+	 * nobody else is given it until an administrator releases it. */
+	old->uid = 0;
+	old->bound = false;
+	old->retired = true;
+	old->pinned = false;
+	old->role = UDB_ROLE_NONE;
+	old->source = UDB_SRC_UNKNOWN;
+	old->display = old->home = old->shell = "";
+	old->display_len = old->home_len = old->shell_len = 0;
 	/* The uid stays with the record: add it under the new name. */
 	r = udb_ws_add_uid(w, op->new_name, saved.uid, &nrec);
 	if (r < 0)
 		return r;
+	nrec->source = saved.source;
 	nrec->display = saved.display;
 	nrec->display_len = saved.display_len;
 	nrec->shell = saved.shell;

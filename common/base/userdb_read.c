@@ -276,9 +276,11 @@ static int rec_read(const struct udb *db, uint32_t i, struct udb_user *ret)
 	/* One read of the shared record: what is checked is what is used. */
 	memcpy(&rc, &db->recs[i], sizeof(rc));
 	r = &rc;
-	if (r->role > UDB_ROLE_ADMIN || (r->flags & ~(UDB_FLAG_BOUND | UDB_FLAG_PINNED)) || r->name_len == 0 ||
-	    r->name_len > EL_NAME_MAX || r->display_len > UDB_DISPLAY_MAX ||
-	    (db->version < 2 && (r->flags & UDB_FLAG_PINNED)))
+	if ((r->role & UDB_ROLE_BITS) > UDB_ROLE_ADMIN || (r->role >> UDB_SRC_SHIFT) > UDB_SRC_MAX ||
+	    (r->flags & ~(UDB_FLAG_BOUND | UDB_FLAG_PINNED | UDB_FLAG_BLOCKED | UDB_FLAG_RETIRED)) ||
+	    r->name_len == 0 || r->name_len > EL_NAME_MAX || r->display_len > UDB_DISPLAY_MAX ||
+	    (db->version < 2 && (r->flags & UDB_FLAG_PINNED)) ||
+	    (db->version < 3 && ((r->flags & (UDB_FLAG_BLOCKED | UDB_FLAG_RETIRED)) || (r->role >> UDB_SRC_SHIFT))))
 		return EL_ERR_CORRUPT;
 	name = pool_str(db, r->name_off, r->name_len);
 	display = pool_str(db, r->display_off, r->display_len);
@@ -294,13 +296,19 @@ static int rec_read(const struct udb *db, uint32_t i, struct udb_user *ret)
 	/* A pinned uid is never 0 nor a system id, whatever wrote it. */
 	if ((r->flags & UDB_FLAG_PINNED) && r->uid < UDB_PINNED_ID_MIN)
 		return EL_ERR_CORRUPT;
-	if (!(r->flags & UDB_FLAG_BOUND) && r->role != UDB_ROLE_NONE)
+	if (!(r->flags & UDB_FLAG_BOUND) && (r->role & UDB_ROLE_BITS) != UDB_ROLE_NONE)
+		return EL_ERR_CORRUPT;
+	/* A tombstone is never bound; only a tombstone may hold no uid. */
+	if ((r->flags & UDB_FLAG_RETIRED) ? (r->flags & UDB_FLAG_BOUND) != 0 : r->uid == 0)
 		return EL_ERR_CORRUPT;
 	ret->name = name;
 	ret->display_name = display;
 	ret->uid = r->uid;
-	ret->role = (enum udb_role)r->role;
+	ret->role = (enum udb_role)(r->role & UDB_ROLE_BITS);
+	ret->source = (enum udb_source)(r->role >> UDB_SRC_SHIFT);
 	ret->bound = (r->flags & UDB_FLAG_BOUND) != 0;
+	ret->blocked = (r->flags & UDB_FLAG_BLOCKED) != 0;
+	ret->retired = (r->flags & UDB_FLAG_RETIRED) != 0;
 	ret->pinned = (r->flags & UDB_FLAG_PINNED) != 0;
 	ret->home = home;
 	ret->shell = shell;
@@ -387,6 +395,26 @@ int udb_lookup_oid(const struct udb *db, const uint8_t oid[16], const uint8_t ti
 		return 0;
 	}
 	return EL_ERR_NOT_FOUND;
+}
+
+bool udb_home_pinned(const struct udb *db, const char *home)
+{
+	size_t n = home ? strlen(home) : 0;
+
+	if (!db || n == 0 || n > UDB_PATH_MAX || db->version < 2)
+		return false;
+	for (uint32_t i = 0; i < db->n; i++) {
+		const struct udb_disk_rec *d = &db->recs[i];
+		struct udb_user u;
+
+		/* Compare the raw bytes first, verify the record only on a match. */
+		if (d->extra_len < n || d->extra_off > db->strings_len || db->strings_len - d->extra_off < n + 1 ||
+		    memcmp(db->strings + d->extra_off, home, n) != 0 || db->strings[d->extra_off + n] != '\0')
+			continue;
+		if (rec_read(db, i, &u) == 0 && strcmp(u.home, home) == 0)
+			return true;
+	}
+	return false;
 }
 
 uint32_t udb_count(const struct udb *db)

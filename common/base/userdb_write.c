@@ -312,7 +312,10 @@ static int load(struct udb_ws *w, const char *path)
 		rec->display_len = strlen(u.display_name);
 		rec->uid = u.uid;
 		rec->role = u.role;
+		rec->source = u.source;
 		rec->bound = u.bound;
+		rec->blocked = u.blocked;
+		rec->retired = u.retired;
 		rec->pinned = u.pinned;
 		rec->home = u.home;
 		rec->home_len = strlen(u.home);
@@ -369,7 +372,9 @@ static int serialize(struct udb_ws *w, unsigned char **ret_buf, size_t *ret_len)
 	for (uint32_t i = 0; i < n; i++) {
 		if (!udb_path_field_ok(w->recs[i].home, w->recs[i].home_len) ||
 		    !udb_path_field_ok(w->recs[i].shell, w->recs[i].shell_len) ||
-		    (w->recs[i].pinned && w->recs[i].uid < UDB_PINNED_ID_MIN))
+		    (w->recs[i].pinned && w->recs[i].uid < UDB_PINNED_ID_MIN) ||
+		    (w->recs[i].retired ? w->recs[i].bound : w->recs[i].uid == 0) ||
+		    (!w->recs[i].bound && w->recs[i].role != UDB_ROLE_NONE))
 			return EL_ERR_INVAL;
 		strings += w->recs[i].name_len + 1 + w->recs[i].display_len + 1 + extra_len(&w->recs[i]) + 1;
 		n_adm += w->recs[i].role == UDB_ROLE_ADMIN;
@@ -411,8 +416,9 @@ static int serialize(struct udb_ws *w, unsigned char **ret_buf, size_t *ret_len)
 		uint64_t sum;
 
 		r->uid = s->uid;
-		r->role = (uint8_t)s->role;
-		r->flags = (uint8_t)((s->bound ? UDB_FLAG_BOUND : 0) | (s->pinned ? UDB_FLAG_PINNED : 0));
+		r->role = (uint8_t)((unsigned)s->role | (unsigned)s->source << UDB_SRC_SHIFT);
+		r->flags = (uint8_t)((s->bound ? UDB_FLAG_BOUND : 0) | (s->pinned ? UDB_FLAG_PINNED : 0) |
+				     (s->blocked ? UDB_FLAG_BLOCKED : 0) | (s->retired ? UDB_FLAG_RETIRED : 0));
 		r->name_len = (uint16_t)s->name_len;
 		r->name_off = (uint32_t)sp;
 		memcpy(pool + sp, s->name, s->name_len + 1);
@@ -443,8 +449,9 @@ static int serialize(struct udb_ws *w, unsigned char **ret_buf, size_t *ret_len)
 
 			put_slot((struct udb_disk_slot *)(buf + h->name_table_off), slots - 1, (uint32_t)nh,
 				 (uint32_t)(nh >> 32), i);
-			put_slot((struct udb_disk_slot *)(buf + h->uid_table_off), slots - 1, udb_mix32(s->uid),
-				 s->uid, i);
+			if (s->uid != 0)	/* a rename tombstone: its uid moved on */
+				put_slot((struct udb_disk_slot *)(buf + h->uid_table_off), slots - 1,
+					 udb_mix32(s->uid), s->uid, i);
 		}
 		if (s->role == UDB_ROLE_ADMIN)
 			((uint32_t *)(buf + h->admins_off))[a++] = i;

@@ -23,7 +23,8 @@ struct udb_wrec {
 	size_t home_len, shell_len;
 	uint32_t uid;
 	enum udb_role role;
-	bool bound, deleted, pinned;
+	enum udb_source source;
+	bool bound, deleted, pinned, blocked, retired;
 	uint8_t oid[16], tid[16];
 	int64_t first_login, last_login;
 };

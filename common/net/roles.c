@@ -77,6 +77,12 @@ int roles_from_claims(const struct el_config *cfg, const struct role_input *in, 
 {
 	enum el_role role = EL_ROLE_NONE, g;
 
+	if (!in->have_claims && in->from_store) {
+		if (in->stored_claims_role == EL_ROLE_NONE)
+			return EL_ERR_NOT_FOUND;	/* another source decided: ask it */
+		*ret_role = in->stored_claims_role;
+		return 0;
+	}
 	if (!in->have_claims)
 		return EL_ERR_ROLE_UNAVAILABLE;
 	for (size_t i = 0; i < in->n_roles && in->roles; i++) {

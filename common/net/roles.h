@@ -9,8 +9,11 @@
  *           its "groups" claim holds a group object id listed in
  *           static_admins / static_users. A token without such a value says
  *           nothing (next source). A groups overage (_claim_names.groups)
- *           means no groups, never all groups. Without a token (another auth
- *           module, `entra-login refresh`) claims is unavailable.
+ *           means no groups, never all groups. Without a token claims is
+ *           unavailable, except on the token-free paths (from_store: PAM
+ *           account, `entra-login refresh`), where it answers only with a
+ *           role it decided itself at the last sign-in (the database stores
+ *           which source decided each role) and else says nothing.
  *   static  answers when the user name, or (with a token, no overage) one of
  *           its groups, is listed in static_admins / static_users. An
  *           allow-list: an unlisted user gets "nothing to say".
@@ -32,9 +35,11 @@
  *
  * `entra-login refresh` (no token) applies a decision only when it is
  * complete (no source before it was unavailable); otherwise the stored role
- * is kept until the next login or refresh that can decide. So with
- * `arm, ...` refresh revokes as soon as ARM no longer lists the role; with
- * `claims` first it can decide nothing and keeps the roles set at login.
+ * is kept until the next login or refresh that can decide. A role that
+ * static or arm decided is decided again by them whatever the order (claims
+ * has nothing to say about it), so refresh revokes as soon as ARM no longer
+ * lists the role or the static entry is gone; a role the token's claims
+ * decided stands until the user's next sign-in.
  *
  * Nothing of a role value or group id ever leaves this module: the answer
  * is the enum, so odd bytes (',' ':' '\n' '%') cannot reach a group line or
@@ -65,6 +70,14 @@ struct role_input {
 	const char *const *groups;	/* the token's "groups" claim (object ids) */
 	size_t n_groups;
 	bool groups_overage;		/* _claim_names has "groups": no groups at all */
+	/* Token-free paths (PAM account without a sign-in, refresh) set
+	 * from_store: claims then answers with stored_claims_role, the role
+	 * the claims source itself decided at the last sign-in (stored with
+	 * source claims), and has nothing to say without one - never with a
+	 * role another source set, so removing a static entry or an Azure
+	 * assignment revokes whatever the source order. */
+	bool from_store;
+	enum el_role stored_claims_role;
 };
 
 struct role_result {

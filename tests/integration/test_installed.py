@@ -12,7 +12,7 @@ import re
 import pytest
 
 from conftest import token_parts
-from entra_fake import ADMIN_APP_ROLE, USER_APP_ROLE
+from entra_fake import ADMIN_APP_ROLE, USER_APP_ROLE, oid_for
 from installed_env import LOCAL_SUDOER, LOCAL_USER, PASSWORD, UNPRIV, q, start_fake, start_host
 
 DEVICE_STEPS = [(r"Press Enter", ""), (r"Press Enter", "")]
@@ -293,3 +293,80 @@ def test_module_syslog_lines(host, mfake):
     assert any(f"session opened for directory user '{admin}'" in m[2] for m in msgs), text[-3000:]
     assert not any(f"session opened for directory user '{nobody}'" in m[2] for m in msgs)
     assert not re.search(r"eyJ[A-Za-z0-9_-]{10,}", host.syslog.text()), "a JWT reached syslog"
+
+
+# ---------------------------------------------------------------- identity over time (issue 19)
+def set_conf(host, **keys):
+    """Rewrite /etc/entra-login.conf with keys added (None drops one); returns the old text."""
+    old = host.run("cat /etc/entra-login.conf").stdout
+    lines = [ln for ln in old.splitlines() if ln.split("=")[0].strip() not in keys]
+    lines += [f"{k} = {v}" for k, v in keys.items() if v is not None]
+    res = host.run("cat > /etc/entra-login.conf", input="\n".join(lines) + "\n")
+    assert res.returncode == 0, res.stderr
+    return old
+
+
+@pytest.mark.parametrize("sources", ["claims, static", "claims, arm"])
+def test_revocation_through_sshd_sudo_and_cron_at_one_refresh(host, mfake, sources):
+    """The default `claims, static` and the README's / `make demo`'s `claims, arm`: an admin by the
+    static list / the Azure assignment signs in over ssh (no app role in the token) and sudo works;
+    the entry / assignment is removed; after ONE `entra-login refresh` the user is gone from
+    aad_admins and `sudo -n` and cron's account stage refuse. Before issue 19 the token-free claims
+    source re-affirmed whatever role was stored ("kept admin"), so nothing was ever revoked."""
+    user = "rev-static@contoso.com" if "static" in sources else "rev-arm@contoso.com"
+    grant = {"static_admins": user} if "static" in sources else {"imds_url": mfake.imds_url,
+                                                                 "arm_url": mfake.arm_url}
+    old = set_conf(host, role_sources=sources, **grant)
+    try:
+        mfake.set_roles((oid_for(user), "admin", "vm"))
+        res, _ = ssh_device_login(host, mfake, user, [], "id; sudo -n id -un && echo SUDO-OK",
+                                  tag="rev" + sources[-3:])
+        assert ok(res), res.stderr + host.sshd_log()[-3000:]
+        assert "aad_admins" in groups_of(res.stdout) and "SUDO-OK" in res.stdout, res.stdout + res.stderr
+        # Revoke at the source.
+        mfake.set_roles()
+        if "static" in sources:
+            set_conf(host, static_admins=None)
+        res = host.run("entra-login refresh")
+        assert res.returncode == 0, res.stdout + res.stderr
+        assert f"{user}: admin -> none" in res.stdout, res.stdout
+        res = host.run("getent group aad_admins")
+        assert user not in res.stdout, res.stdout
+        res = host.run(host.as_user(user, "sudo -n id -un && echo SUDO-OK"))
+        assert res.returncode != 0 and "SUDO-OK" not in res.stdout, res.stdout + res.stderr
+        res = pamtester(host, "cron", user, "acct_mgmt")
+        assert res.returncode != 0, res.stdout + res.stderr
+    finally:
+        mfake.set_roles()
+        host.run("cat > /etc/entra-login.conf", input=old)
+
+
+def test_reused_upn_after_purge_gets_neither_the_uid_nor_the_files(host, mfake):
+    """A UPN handed to another person (another object id) after `forget --purge`: refused until an
+    administrator runs `entra-login release`, then a fresh uid and another home; the old uid and
+    files never pass. Before issue 19 purge freed the name and the uid, and forget let any object
+    bind the name with the old uid."""
+    user = "reused@contoso.com"
+    res, _ = ssh_device_login(host, mfake, user, [USER_APP_ROLE], "id -u; echo HOME=$HOME; "
+                              "mkdir -p $HOME && echo secret > $HOME/secret && echo MADE", tag="r1")
+    assert ok(res) and "MADE" in res.stdout, res.stdout + res.stderr + host.sshd_log()[-3000:]
+    uid1 = res.stdout.split()[0]
+    res = host.run(f"entra-login forget {q(user)} --purge")
+    assert res.returncode == 0 and "retired" in res.stdout, res.stdout + res.stderr
+    assert host.run(f"getent passwd {q(user)}").returncode == 2     # a tombstone: no entry at all
+    other = {"oid": "0badc0de-1111-4222-8333-444444444444"}
+    mfake.auto("approve", upn=user, roles=[USER_APP_ROLE], count=1, **other)
+    res, prompts = host.ssh(user, "id -u", answers=["", ""], tag="r2")
+    assert res.returncode != 0 and "uid=" not in res.stdout, res.stdout
+    assert "retired or blocked" in prompts + res.stderr, prompts + res.stderr
+    assert host.run("pamtester cron reused@contoso.com acct_mgmt").returncode != 0
+    res = host.run(f"entra-login release {q(user)}")
+    assert res.returncode == 0 and f"uid {uid1} stays reserved" in res.stdout, res.stdout + res.stderr
+    mfake.auto("approve", upn=user, roles=[USER_APP_ROLE], count=1, **other)
+    res, _ = host.ssh(user, "id -u; echo HOME=$HOME; cat /home/reused@contoso.com/secret || echo NOSECRET",
+                      answers=["", ""], tag="r3")
+    assert ok(res), res.stdout + res.stderr + host.sshd_log()[-3000:]
+    uid2 = res.stdout.split()[0]
+    assert uid2 != uid1
+    assert f"HOME=/home/{user}.{uid2}" in res.stdout and "NOSECRET" in res.stdout, res.stdout
+    assert host.run(f"stat -c %u /home/{q(user)}/secret").stdout.strip() == uid1

@@ -192,13 +192,18 @@ def test_rename_moves_record_and_home(tmp_path):
         f"SUCCESS alice.smith@contoso.com:*:{uid}:{uid}:Alice:{new_home}:/bin/bash"
     assert nss.first("getpwuid", uid).startswith("SUCCESS alice.smith@contoso.com:")
     assert nss.first("initgroups", "alice.smith@contoso.com", uid) == "SUCCESS 999999001 999999002"
-    # The old name is gone from the database: at most a provisional entry with another uid.
-    assert nss.first("getpwnam", "alice@contoso.com").split(":")[2] != str(uid)
-    assert nss.cli("show", "alice@contoso.com").returncode == 1
+    # The old name is a tombstone (issue 19): no entry at all, not even a provisional one.
+    assert nss.first("getpwnam", "alice@contoso.com") == "NOTFOUND"
+    assert nss.cli("show", "alice@contoso.com").returncode == 0
     # Logins: the new name works with the same uid, the old one is refused for this object.
     assert nss.login("alice.smith@contoso.com", 1, "admin") == uid
     assert nss.tool("login", "alice@contoso.com", oid(1), TENANT, "user", check=False).stdout.strip() == \
-        "EL_ERR_OID_OTHER_NAME"
+        "EL_ERR_NAME_RETIRED"
+    # ...and so is anybody else, until an administrator releases it; then a fresh uid.
+    assert nss.tool("login", "alice@contoso.com", oid(2), TENANT, "user", check=False).stdout.strip() == \
+        "EL_ERR_NAME_RETIRED"
+    assert nss.cli("release", "alice@contoso.com").returncode == 0
+    assert nss.login("alice@contoso.com", 2, "user") != uid
 
 
 def test_rename_refusals_and_keep_home(tmp_path):
@@ -281,3 +286,21 @@ def test_import_refuses_local_names(nss, tmp_path):
     out = lines_of(res.stdout)
     assert "skipped: name clashes with a local user or group" in out[1]
     assert "imported with uid 1000051" in out[2]
+
+
+def test_users_of_the_former_default_uid_range_keep_their_uids(tmp_path):
+    """issue 19: the default uid_min moved above systemd's container range (1879048192); a
+    database written under the former default (1000000000) keeps working while uid_min is not set;
+    new users get uids from the new range."""
+    nss = NssEnv(tmp_path, uid_min=1000000000, uid_max=1000999999)
+    a = nss.login("old@contoso.com", 1, "admin", "Old")
+    assert 1000000000 <= a < 1879048192
+    nss.write_conf()                                   # the new defaults, uid_min not set
+    assert nss.first("getpwnam", "old@contoso.com").split(":")[2] == str(a)
+    assert nss.first("getpwuid", a).startswith("SUCCESS old@contoso.com:")
+    assert "old@contoso.com" in nss.first("getgrnam", "aad_admins")
+    new = int(nss.first("getpwnam", "new@contoso.com").split(":")[2])
+    assert 1879048192 <= new <= 1999999999
+    assert 1879048192 <= nss.login("new@contoso.com", 2) <= 1999999999
+    nss.write_conf(uid_min=1879048192)                 # set explicitly: the range is the rule
+    assert nss.first("getpwnam", "old@contoso.com") == "NOTFOUND"

@@ -468,14 +468,81 @@ def test_refresh_with_claims_keeps_stored_roles_and_says_so(host, fake):
     res = host.refresh()
     assert res.returncode == 0, res.stdout + res.stderr
     assert "note: role_sources is 'claims' only" in res.stdout
-    assert f"{USER}: kept admin (claims cannot be checked without the user's token)" in res.stdout
+    # The role claims decided (stored with its source) is what claims answers without a token.
+    assert f"{USER}: admin (unchanged, claims)" in res.stdout
     assert host.role() == "admin"
-    # claims first, static next: the login's decision came from claims; refresh cannot redo it.
+    # claims first, static next: the login's decision came from claims; refresh keeps it.
     host.configure(role_sources="claims, static")
     res = host.refresh()
-    assert "kept admin" in res.stdout and host.role() == "admin"
+    assert "admin (unchanged, claims)" in res.stdout and host.role() == "admin"
     # static first: static decides, offline, and is applied.
     host.configure(role_sources="static, claims", static_users=USER)
     res = host.refresh()
     assert f"{USER}: admin -> user (static)" in res.stdout, res.stdout
     assert host.role() == "user"
+
+
+# ---------------------------------------------------------------- revocation whatever the order (issue 19)
+@pytest.mark.parametrize("sources", ["claims, static", "claims, arm", "arm, claims"])
+def test_revocation_takes_at_one_refresh_whatever_the_source_order(host, fake, sources):
+    """The default `claims, static`, the README's `claims, arm` and `arm, claims`: a token without app roles, the role
+    from static / ARM. Removing the entry / assignment demotes at the next refresh, and account (sudo,
+    cron: no token) refuses. Before issue 19 the token-free claims source re-affirmed the stored role
+    ("kept admin") and nothing was ever revoked."""
+    grant = dict(static_admins=USER) if "static" in sources else {}
+    host.configure(role_sources=sources, **grant)
+    fake.set_roles((OID, "admin", "vm"))
+    assert_login(host.login(roles=[]), "admin")
+    host.configure(role_sources=sources, auth="auth required pam_permit.so", **grant)
+    res = host.login(token="")
+    assert res.returncode == 0 and "account management done" in res.out, res.out
+    host.configure(role_sources=sources, auth="auth required pam_permit.so")   # static entry gone
+    fake.set_roles()                                                           # assignment gone
+    res = host.refresh()
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert f"{USER}: admin -> none" in res.stdout, res.stdout
+    assert host.role() == "none"
+    res = host.login(token="")
+    assert res.returncode != 0 and DENIED in res.out, res.out
+
+
+def test_claims_role_stands_until_the_next_sign_in_and_static_grants_are_not_claims(host, fake):
+    """A role the token's claims decided is kept by refresh and account until the next sign-in, which
+    decides again; account never lets claims speak for a role static set."""
+    host.configure(role_sources="claims, static", static_users=USER)
+    assert_login(host.login(roles=[ADMIN_APP_ROLE]), "admin")
+    host.configure(role_sources="claims, static", auth="auth required pam_permit.so")
+    res = host.login(token="")
+    assert res.returncode == 0, res.out               # claims' own role: answered from the store
+    assert host.role() == "admin"
+    host.configure(role_sources="claims, static", static_users=USER)
+    assert_login(host.login(roles=[]), "user")        # a new sign-in: claims silent, static decides
+    host.configure(role_sources="claims, static", auth="auth required pam_permit.so")
+    res = host.login(token="")
+    assert res.returncode != 0 and DENIED in res.out, res.out   # static entry gone: refused at once
+    assert host.role() == "none"
+
+
+def test_blocked_and_forgotten_names_are_refused_by_auth_and_account(host, fake):
+    """issue 19: `entra-login block` / `forget` refuse every login of the name - a token sign-in and the
+    token-free account stage (sudo, cron) alike - even while a source still grants a role."""
+    host.configure(role_sources="static", static_admins=USER)
+    assert_login(host.login(), "admin")
+    cli = lambda *a: subprocess.run([str(CLI), "--config", str(host.conf), *a], capture_output=True, text=True)
+    assert cli("block", USER).returncode == 0
+    assert host.role() == "none"
+    res = host.login()
+    assert res.returncode != 0 and "retired or blocked" in res.out, res.out
+    # Token-free account (sudo, cron): refused before any role source is asked.
+    fake.set_roles((OID, "admin", "vm"))
+    host.configure(role_sources="arm, static", static_admins=USER, auth="auth required pam_permit.so")
+    fake.clear_requests()
+    res = host.login(token="")
+    assert res.returncode != 0 and DENIED in res.out, res.out
+    assert fake.requests("arm") == []
+    assert cli("unblock", USER).returncode == 0
+    res = host.login(token="")
+    assert res.returncode == 0, res.out
+    assert cli("forget", USER).returncode == 0
+    res = host.login(token="")
+    assert res.returncode != 0 and DENIED in res.out, res.out

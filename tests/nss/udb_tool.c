@@ -7,7 +7,10 @@
  *                                      /home/u<i>_1, shell /bin/sh) through udb_import
  *   udb_tool CONF flip N               N rewrites: users' display "gen <k>",
  *                                      all admin when k is even, all user when odd
- *   udb_tool CONF role NAME ROLE | forget NAME [--purge] | check NAME OID TID
+ *   udb_tool CONF role NAME ROLE [SOURCE]   (compare-and-set on NAME's current binding;
+ *                                      SOURCE claims|static|arm, default arm)
+ *   udb_tool CONF forget NAME [--purge] | check NAME OID TID | block NAME | unblock NAME
+ *                | release NAME
  *   udb_tool CONF dump                 one line per user
  * Exit 0 on success; otherwise prints the EL_ERR_* name and exits 1.
  */
@@ -148,9 +151,28 @@ int main(int argc, char **argv)
 		for (unsigned k = 0; r == 0 && k < times; k++)
 			r = bulk(cfg, n, "contoso.com", (int)k + 1, NULL);
 	} else if (strcmp(argv[2], "role") == 0 && argc >= 5) {
+		struct udb *db = NULL;
+		struct udb_user u;
+		char oid[37] = "00000000-0000-0000-0000-000000000000", tid[37] = "00000000-0000-0000-0000-000000000000";
+		enum udb_source src = UDB_SRC_ARM;
+
+		if (argc > 5)
+			src = !strcmp(argv[5], "claims") ? UDB_SRC_CLAIMS : !strcmp(argv[5], "static") ? UDB_SRC_STATIC
+											 : UDB_SRC_ARM;
+		if (udb_open(cfg, &db) == 0 && udb_lookup_name(db, argv[3], &u) == 0) {
+			udb_guid_format(u.oid, oid);
+			udb_guid_format(u.tid, tid);
+		}
+		udb_close(db);
 		r = udb_role_parse(argv[4], &role);
 		if (r == 0)
-			r = udb_set_role(cfg, argv[3], role);
+			r = udb_set_role(cfg, argv[3], oid, tid, role, src);
+	} else if (strcmp(argv[2], "block") == 0 && argc >= 4) {
+		r = udb_block(cfg, argv[3], true);
+	} else if (strcmp(argv[2], "unblock") == 0 && argc >= 4) {
+		r = udb_block(cfg, argv[3], false);
+	} else if (strcmp(argv[2], "release") == 0 && argc >= 4) {
+		r = udb_release(cfg, argv[3], NULL);
 	} else if (strcmp(argv[2], "forget") == 0 && argc >= 4) {
 		r = udb_forget(cfg, argv[3], argc > 4 && strcmp(argv[4], "--purge") == 0);
 	} else if (strcmp(argv[2], "check") == 0 && argc >= 6) {

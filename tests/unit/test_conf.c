@@ -50,7 +50,8 @@ static void test_cfg_parse_defaults(void **state)
 	assert_string_equal(cfg->audiences.items[0], "api://3f8a1c2e-5b6d-4e7f-9a0b-1c2d3e4f5a6b");
 	assert_int_equal(cfg->domains.n, 2);
 	assert_string_equal(cfg->domains.items[0], "contoso.com");
-	assert_int_equal(cfg->uid_min, 1000000000);
+	assert_int_equal(cfg->uid_min, 1879048192);	/* above systemd's container range (issue 19) */
+	assert_int_equal(cfg->uid_floor, 1000000000);	/* users of the former default keep their uids */
 	assert_int_equal(cfg->uid_max, 1999999999);
 	assert_string_equal(cfg->admin_group, "aad_admins");
 	assert_int_equal(cfg->admin_gid, 999999001);
@@ -158,11 +159,48 @@ static void test_cfg_parse_errors_name_line_and_key(void **state)
 	expect_error(BASE "no equals sign\n", ":4: expected 'key = value'");
 	expect_error(BASE "home =\n", "key 'home': a value");
 	expect_error(BASE "uid_min = 5000\nuid_max = 4000\n", "key 'uid_min': must not exceed");
-	expect_error(BASE "admin_gid = 1000000005\n", "outside uid_min..uid_max");
+	expect_error(BASE "admin_gid = 1900000005\n", "outside uid_min..uid_max");
 	expect_error(BASE "user_gid = 999999001\n", "must differ from admin_gid");
 	expect_error("tenant_id = 6e2d6a5c-7f3b-4a8e-9c41-2b5d8f0e1a37\n"
 		     "client_id = 3f8a1c2e-5b6d-4e7f-9a0b-1c2d3e4f5a6b\ndomains = bad..com\n",
 		     "'bad..com' is not a domain name");
+}
+
+/* issue 19: one home per person, and a default UID range outside systemd's
+ * container range that still answers users allocated under the former one. */
+static void test_cfg_identity_home_and_uid_range(void **state)
+{
+	struct el_config *cfg = NULL;
+	char err[256];
+
+	(void)state;
+	/* Two domains, %l alone: alice@contoso.com and alice@fabrikam.example
+	 * would share /home/alice. The error names the line. */
+	expect_error(BASE "shell = /bin/sh\nhome = /home/%l\n", "entra-login.conf:5: key 'home'");
+	expect_error(BASE "home = /srv/%l/x%%u\n", "without %u or %d");
+	assert_int_equal(parse(BASE "home = /home/%d/%l\n", &cfg, err), 0);
+	cfg_free(cfg);
+	assert_int_equal(parse("tenant_id = 6e2d6a5c-7f3b-4a8e-9c41-2b5d8f0e1a37\n"
+			       "client_id = 3f8a1c2e-5b6d-4e7f-9a0b-1c2d3e4f5a6b\ndomains = contoso.com\n"
+			       "home = /home/%l\n", &cfg, err), 0);
+	cfg_free(cfg);
+	/* The default range lies above 1879048191 (systemd-nspawn's last id). */
+	assert_int_equal(parse(BASE, &cfg, err), 0);
+	assert_true(cfg->uid_min > 1879048191u && cfg->uid_max <= 1999999999u);
+	assert_int_equal(cfg->uid_floor, 1000000000u);
+	cfg_free(cfg);
+	/* An explicit uid_min is the floor too. */
+	assert_int_equal(parse(BASE "uid_min = 1500000000\n", &cfg, err), 0);
+	assert_int_equal(cfg->uid_floor, 1500000000u);
+	cfg_free(cfg);
+	assert_int_equal(parse(BASE "uid_min = 5000\nuid_max = 6000\n", &cfg, err), 0);
+	assert_int_equal(cfg->uid_floor, 5000u);
+	cfg_free(cfg);
+	/* A uid_max written for the former default keeps the former uid_min. */
+	assert_int_equal(parse(BASE "uid_max = 1500000000\n", &cfg, err), 0);
+	assert_int_equal(cfg->uid_min, 1000000000u);
+	assert_int_equal(cfg->uid_floor, 1000000000u);
+	cfg_free(cfg);
 }
 
 static void test_cfg_parse_rejects_nul_and_long_lines(void **state)
@@ -288,6 +326,7 @@ static void test_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cfg_identity_home_and_uid_range),
 		cmocka_unit_test(test_cfg_parse_defaults),
 		cmocka_unit_test(test_cfg_parse_all_keys),
 		cmocka_unit_test(test_cfg_parse_errors_name_line_and_key),

@@ -218,6 +218,33 @@ static void test_roles_resolve_first_answer_decides(void **state)
 	assert_false(res.incomplete);
 }
 
+/* Token-free paths (account, refresh; issue 19): claims answers only for a
+ * role claims itself decided, so removing a static entry revokes with
+ * `claims, static` (the default) as with `static` alone. */
+static void test_roles_token_free_claims_answers_only_for_its_own_roles(void **state)
+{
+	struct role_input in = { .name = "alice@contoso.com", .oid = OID, .from_store = true };
+	struct role_result res;
+
+	(void)state;
+	/* Stored by static, static entry removed: claims has nothing to say, no role. */
+	assert_int_equal(resolve("role_sources = claims, static\n", &in, &res), EL_ERR_ROLE_NONE);
+	assert_false(res.incomplete);
+	assert_int_equal(res.source, 0);
+	/* Static still lists the user: static decides, whatever the order. */
+	assert_int_equal(resolve("role_sources = claims, static\nstatic_admins = alice@contoso.com\n", &in, &res), 0);
+	assert_int_equal(res.role, EL_ROLE_ADMIN);
+	assert_int_equal(res.source, EL_SRC_STATIC);
+	/* Stored by claims at the last sign-in: claims answers with it. */
+	in.stored_claims_role = EL_ROLE_USER;
+	assert_int_equal(resolve("role_sources = claims, static\nstatic_admins = alice@contoso.com\n", &in, &res), 0);
+	assert_int_equal(res.role, EL_ROLE_USER);
+	assert_int_equal(res.source, EL_SRC_CLAIMS);
+	/* A token, when there is one, is what claims reads. */
+	in.have_claims = true;
+	assert_int_equal(resolve("role_sources = claims\n", &in, &res), EL_ERR_ROLE_NONE);
+}
+
 static void test_roles_resolve_unavailable_is_not_no_role(void **state)
 {
 	struct role_input in = { .name = "alice@contoso.com", .oid = OID };
@@ -526,6 +553,7 @@ int main(void)
 		cmocka_unit_test(test_roles_from_claims_odd_bytes_only_become_the_enum),
 		cmocka_unit_test(test_roles_from_static_names_and_groups),
 		cmocka_unit_test(test_roles_resolve_first_answer_decides),
+		cmocka_unit_test(test_roles_token_free_claims_answers_only_for_its_own_roles),
 		cmocka_unit_test(test_roles_resolve_unavailable_is_not_no_role),
 		cmocka_unit_test(test_roles_resolve_unavailable_stops_the_search),
 		cmocka_unit_test(test_arm_role_of_definition_exact_last_segment),

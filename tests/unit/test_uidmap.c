@@ -83,7 +83,7 @@ static void test_uidmap_pick_home_slot_when_free(void **state)
 
 	(void)state;
 	assert_int_equal(uidmap_pick(cfg, NULL, "alice@contoso.com", taken_none, NULL, 0, &uid), 0);
-	assert_int_equal(uid, 1000000000u + uidmap_hash("alice@contoso.com") % 1000000000u);
+	assert_int_equal(uid, 1879048192u + uidmap_hash("alice@contoso.com") % (1999999999u - 1879048192u + 1));
 	for (int i = 0; i < 2000; i++) {
 		char name[64];
 

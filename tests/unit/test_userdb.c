@@ -162,7 +162,9 @@ static void test_udb_record_login_rejects_bad_input(void **state)
 			 EL_ERR_INVAL);
 	assert_int_equal(udb_record_login(fx->cfg, "x@contoso.com", OID1, TID, "", (enum udb_role)7, 1, NULL),
 			 EL_ERR_INVAL);
-	assert_int_equal(udb_set_role(fx->cfg, "x@contoso.com", (enum udb_role)-1), EL_ERR_INVAL);
+	assert_int_equal(udb_set_role(fx->cfg, "x@contoso.com", OID1, TID, (enum udb_role)-1, UDB_SRC_ARM), EL_ERR_INVAL);
+	assert_int_equal(udb_set_role(fx->cfg, "x@contoso.com", OID1, TID, UDB_ROLE_USER, (enum udb_source)9), EL_ERR_INVAL);
+	assert_int_equal(udb_set_role(fx->cfg, "x@contoso.com", "zz", TID, UDB_ROLE_USER, UDB_SRC_ARM), EL_ERR_INVAL);
 	assert_int_equal(udb_check_binding(fx->cfg, "x@contoso.com", OID1, "zz"), EL_ERR_INVAL);
 }
 
@@ -171,16 +173,19 @@ static void test_udb_set_role_changes_bound_users_only(void **state)
 	struct fx *fx = *state;
 	struct udb_user u;
 
-	assert_int_equal(udb_set_role(fx->cfg, "dave@contoso.com", UDB_ROLE_ADMIN), EL_ERR_NOT_FOUND);
+	assert_int_equal(udb_set_role(fx->cfg, "dave@contoso.com", OID1, TID, UDB_ROLE_ADMIN, UDB_SRC_ARM),
+			 EL_ERR_BINDING_CHANGED);
 	assert_int_equal(udb_record_login(fx->cfg, "dave@contoso.com", OID1, TID, "", UDB_ROLE_USER, 1, NULL), 0);
-	assert_int_equal(udb_set_role(fx->cfg, "dave@contoso.com", UDB_ROLE_ADMIN), 0);
+	assert_int_equal(udb_set_role(fx->cfg, "dave@contoso.com", OID1, TID, UDB_ROLE_ADMIN, UDB_SRC_ARM), 0);
 	assert_int_equal(get(fx, "dave@contoso.com", &u, NULL, 0), 0);
 	assert_int_equal(u.role, UDB_ROLE_ADMIN);
+	assert_int_equal(u.source, UDB_SRC_ARM);
 	assert_int_equal(generation(fx), 2);
-	assert_int_equal(udb_set_role(fx->cfg, "dave@contoso.com", UDB_ROLE_ADMIN), 0);
+	assert_int_equal(udb_set_role(fx->cfg, "dave@contoso.com", OID1, TID, UDB_ROLE_ADMIN, UDB_SRC_ARM), 0);
 	assert_int_equal(generation(fx), 2);	/* unchanged: not rewritten */
 	assert_int_equal(udb_forget(fx->cfg, "dave@contoso.com", false), 0);
-	assert_int_equal(udb_set_role(fx->cfg, "dave@contoso.com", UDB_ROLE_USER), EL_ERR_NOT_FOUND);
+	assert_int_equal(udb_set_role(fx->cfg, "dave@contoso.com", OID1, TID, UDB_ROLE_USER, UDB_SRC_ARM),
+			 EL_ERR_BINDING_CHANGED);
 }
 
 static void test_udb_forget_keeps_uid_purge_frees_it(void **state)
@@ -198,15 +203,29 @@ static void test_udb_forget_keeps_uid_purge_frees_it(void **state)
 	assert_int_equal(u.role, UDB_ROLE_NONE);
 	assert_int_equal(u.uid, uid);
 	assert_string_equal(disp, "");
-	/* Forgotten: another object may now take the name, and keeps the uid. */
-	assert_int_equal(udb_check_binding(fx->cfg, "erin@contoso.com", OID2, TID), 0);
-	assert_int_equal(udb_record_login(fx->cfg, "erin@contoso.com", OID2, TID, "E2", UDB_ROLE_USER, 9, &uid2), 0);
+	/* Forgotten (issue 19): blocked, the old oid kept; nobody binds it, not
+	 * even the same object, until an administrator unblocks or releases. */
+	assert_true(u.blocked);
+	assert_int_equal(udb_check_binding(fx->cfg, "erin@contoso.com", OID2, TID), EL_ERR_NAME_BLOCKED);
+	assert_int_equal(udb_record_login(fx->cfg, "erin@contoso.com", OID2, TID, "E2", UDB_ROLE_USER, 9, &uid2),
+			 EL_ERR_NAME_BLOCKED);
+	assert_int_equal(udb_record_login(fx->cfg, "erin@contoso.com", OID1, TID, "E", UDB_ROLE_USER, 9, &uid2),
+			 EL_ERR_NAME_BLOCKED);
+	/* Unblocked: the same object comes back with its uid; another one does not. */
+	assert_int_equal(udb_block(fx->cfg, "erin@contoso.com", false), 0);
+	assert_int_equal(udb_record_login(fx->cfg, "erin@contoso.com", OID2, TID, "E2", UDB_ROLE_USER, 9, &uid2),
+			 EL_ERR_NAME_RETIRED);
+	assert_int_equal(udb_record_login(fx->cfg, "erin@contoso.com", OID1, TID, "E", UDB_ROLE_USER, 9, &uid2), 0);
 	assert_int_equal(uid2, uid);
 	assert_int_equal(get(fx, "erin@contoso.com", &u, NULL, 0), 0);
 	assert_int_equal(u.first_login, 9);
+	/* Purged: a tombstone, the uid still reserved. */
 	assert_int_equal(udb_forget(fx->cfg, "erin@contoso.com", true), 0);
-	assert_int_equal(get(fx, "erin@contoso.com", &u, NULL, 0), EL_ERR_NOT_FOUND);
-	assert_int_equal(udb_forget(fx->cfg, "erin@contoso.com", true), EL_ERR_NOT_FOUND);
+	assert_int_equal(get(fx, "erin@contoso.com", &u, NULL, 0), 0);
+	assert_true(u.retired);
+	assert_int_equal(u.uid, uid);
+	assert_int_equal(udb_forget(fx->cfg, "erin@contoso.com", true), 0);	/* already */
+	assert_int_equal(udb_forget(fx->cfg, "nobody@contoso.com", true), EL_ERR_NOT_FOUND);
 }
 
 static void test_udb_collision_probes_to_next_uid(void **state)
@@ -230,10 +249,13 @@ found:
 	assert_int_equal(udb_record_login(fx->cfg, a, OID1, TID, "", UDB_ROLE_USER, 1, &ua), 0);
 	assert_int_equal(udb_record_login(fx->cfg, b, OID2, TID, "", UDB_ROLE_USER, 1, &ub), 0);
 	assert_int_equal(ub, ua == 6000 ? 5000 : ua + 1);
-	/* Forgetting a keeps its id reserved; purging frees it for others. */
+	/* Forgetting a keeps its id reserved; after release, another object
+	 * under a gets a fresh one, never ua. */
 	assert_int_equal(udb_forget(fx->cfg, a, false), 0);
+	assert_int_equal(udb_release(fx->cfg, a, NULL), 0);
 	assert_int_equal(udb_record_login(fx->cfg, a, OID3, TID, "", UDB_ROLE_USER, 1, &uc), 0);
-	assert_int_equal(uc, ua);
+	assert_int_not_equal(uc, ua);
+	assert_int_not_equal(uc, ub);
 }
 
 /* The UID NSS announces for a name the database does not know yet. */

@@ -1,7 +1,7 @@
 /* test_userdb_fx.h - the cmocka fixture of the user database unit tests: a
  * 0755 state directory made from a mkdtemp template and a configuration of
  * the test tenant pointing at it, removed again by teardown. Test code.
- * Included by test_userdb.c and test_userdb_life.c only. */
+ * Included by test_userdb.c, test_userdb_life.c and test_userdb_identity.c. */
 #ifndef TEST_USERDB_FX_H
 #define TEST_USERDB_FX_H
 

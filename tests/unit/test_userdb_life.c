@@ -328,14 +328,18 @@ static void test_udb_rename_keeps_the_record(void **state)
 	assert_int_equal(udb_rename(fx->cfg, "nope@contoso.com", "new@contoso.com", NULL), EL_ERR_NOT_FOUND);
 	assert_int_equal(udb_rename(fx->cfg, "old@contoso.com", "new@contoso.com", "rel/home"), EL_ERR_INVAL);
 	assert_int_equal(udb_rename(fx->cfg, "old@contoso.com", "new@contoso.com", "/home/old@contoso.com"), 0);
-	assert_int_equal(lookup(fx, "old@contoso.com", &u, NULL, NULL), EL_ERR_NOT_FOUND);
+	/* The old name stays as a tombstone without a uid (issue 19). */
+	assert_int_equal(lookup(fx, "old@contoso.com", &u, NULL, NULL), 0);
+	assert_true(u.retired);
+	assert_false(u.bound);
+	assert_int_equal(u.uid, 0);
 	assert_int_equal(lookup(fx, "new@contoso.com", &u, home, NULL), 0);
 	assert_int_equal(u.uid, uid);
 	assert_int_equal(u.role, UDB_ROLE_ADMIN);
 	assert_int_equal(u.first_login, 7);
 	assert_string_equal(home, "/home/old@contoso.com");
 	assert_int_equal(udb_record_login(fx->cfg, "old@contoso.com", OID_A, TID, "", UDB_ROLE_USER, 8, NULL),
-			 EL_ERR_OID_OTHER_NAME);
+			 EL_ERR_NAME_RETIRED);
 	/* Renamed again without a pinned home: the template applies. */
 	assert_int_equal(udb_rename(fx->cfg, "new@contoso.com", "newer@contoso.com", ""), 0);
 	assert_int_equal(lookup(fx, "newer@contoso.com", &u, home, NULL), 0);
@@ -367,18 +371,19 @@ static void test_udb_import_many_then_rename(void **state)
 		assert_int_equal(st[i].result, UDB_IMPORT_NEW);
 	assert_int_equal(udb_rename(fx->cfg, "imp007@contoso.com", "renamed@contoso.com", NULL), 0);
 	assert_int_equal(udb_open(fx->cfg, &db), 0);
-	assert_int_equal(udb_count(db), N + 1);
+	assert_int_equal(udb_count(db), N + 2);	/* and the tombstone of imp007 */
 	assert_int_equal(udb_lookup_uid(db, 3000007u, &u), 0);
 	assert_string_equal(u.name, "renamed@contoso.com");
 	assert_string_equal(u.home, "/home/imp007_1");
 	assert_true(u.pinned);
-	assert_int_equal(udb_lookup_name(db, "imp007@contoso.com", &u), EL_ERR_NOT_FOUND);
+	assert_int_equal(udb_lookup_name(db, "imp007@contoso.com", &u), 0);
+	assert_true(u.retired);
 	assert_int_equal(udb_lookup_name(db, "imp299@contoso.com", &u), 0);
 	assert_int_equal(u.uid, 3000299u);
 	udb_close(db);
 	assert_int_equal(udb_import(fx->cfg, in, N, true, st), 0);
-	assert_int_equal(st[7].result, UDB_IMPORT_OID_TAKEN);	/* its object now has another name */
-	assert_string_equal(st[7].other, "renamed@contoso.com");
+	assert_int_equal(st[7].result, UDB_IMPORT_NAME_TAKEN);	/* the old name is a tombstone */
+	assert_string_equal(st[7].other, "imp007@contoso.com");
 	assert_int_equal(st[8].result, UDB_IMPORT_UNCHANGED);
 	free(in);
 	free(st);
