@@ -10,6 +10,7 @@ coreutils. Two hosts:
   written here in the shape of RHEL 9's "sssd" profile (template conditions, jumps).
   Not tested: real authselect's own checks (`authselect check`, its refusal of changed files),
   its dconf handling, and profiles of other authselect versions.
+* an authselect host with the administrator's own custom profile named "entra" (left alone);
 * a host without authselect: the lines an administrator adds by hand.
 
 Also: rpmlint, the -selinux subpackage's scriptlets (stub semodule / restorecon / load_policy:
@@ -190,18 +191,21 @@ snap() {  # snap ROOT NAME: the files the scriptlets touch, resolved through sym
 }
 
 # ---- an authselect host: profile sssd with features, selected before the package comes
+authselect_host() {  # authselect_host ROOT: the stub, the sssd profile, selected with features
+	local root=$1 P=$1/usr/share/authselect/default/sssd
+	newroot "$root"
+	printf '%s' "$STUB_AUTHSELECT" >"$root/usr/sbin/authselect"; chmod 0755 "$root/usr/sbin/authselect"
+	mkdir -p "$P" "$root/etc/authselect"
+	printf '%s' "$SSSD_SYSTEM_AUTH" >"$P/system-auth"
+	printf '%s' "$SSSD_PASSWORD_AUTH" >"$P/password-auth"
+	printf '%s' "$SSSD_NSSWITCH" >"$P/nsswitch.conf"
+	echo "the sssd profile" >"$P/README"; echo "sssd must run" >"$P/REQUIREMENTS"
+	printf '%s' "$USER_NSSWITCH" >"$root/etc/authselect/user-nsswitch.conf"
+	chroot "$root" authselect select sssd with-mkhomedir with-sudo --force >/dev/null
+	: >"$root/var/log/stubs.log"
+}
 A=$R/a
-newroot "$A"
-printf '%s' "$STUB_AUTHSELECT" >"$A/usr/sbin/authselect"; chmod 0755 "$A/usr/sbin/authselect"
-P=$A/usr/share/authselect/default/sssd
-mkdir -p "$P" "$A/etc/authselect"
-printf '%s' "$SSSD_SYSTEM_AUTH" >"$P/system-auth"
-printf '%s' "$SSSD_PASSWORD_AUTH" >"$P/password-auth"
-printf '%s' "$SSSD_NSSWITCH" >"$P/nsswitch.conf"
-echo "the sssd profile" >"$P/README"; echo "sssd must run" >"$P/REQUIREMENTS"
-printf '%s' "$USER_NSSWITCH" >"$A/etc/authselect/user-nsswitch.conf"
-chroot "$A" authselect select sssd with-mkhomedir with-sudo --force
-: >"$A/var/log/stubs.log"
+authselect_host "$A"
 snap "$A" a0
 rpma=(rpm --root "$A" --dbpath /var/lib/rpm --nodeps)
 step a_install "${rpma[@]}" -i "$RPM" "$RPM_SELINUX"
@@ -225,6 +229,16 @@ snap "$A" a4
 # rpm has no purge: what is left is the administrator's to delete
 step a_purge rm -r "$A/var/lib/entra-login"
 snap "$A" a5
+
+# ---- an authselect host where an administrator already has a custom profile named "entra"
+C=$R/c
+authselect_host "$C"
+mkdir -p "$C/etc/authselect/custom/entra"
+echo "my own profile" >"$C/etc/authselect/custom/entra/README"
+cp "$C/usr/share/authselect/default/sssd/system-auth" "$C/etc/authselect/custom/entra/"
+snap "$C" c0
+step c_install rpm --root "$C" --dbpath /var/lib/rpm --nodeps -i "$RPM"
+snap "$C" c1
 
 # ---- a host without authselect (or opted out): the administrator adds the lines by hand
 B=$R/b
@@ -305,7 +319,7 @@ def installed(built_rpms, tmp_path_factory):
     t0 = time.monotonic()
     res = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "bash", str(d / "run.sh")],
                          env=env, capture_output=True, text=True, timeout=300)
-    print(f"\nrpm install/upgrade/erase on two roots: {time.monotonic() - t0:.1f}s")
+    print(f"\nrpm install/upgrade/erase on three roots: {time.monotonic() - t0:.1f}s")
     assert res.returncode == 0, (res.stdout + res.stderr)[-4000:]
 
     class R:
@@ -437,6 +451,22 @@ def test_rpm_without_authselect_manual_lines(installed):
     assert r.rc("b_erase") == 0, r.out("b_erase")
     assert r.text("b5", "etc_nsswitch.conf") == FEDORA_NSSWITCH
     assert r.text("b5", "rpmqa").split() == []
+
+
+def test_rpm_authselect_leaves_a_foreign_entra_profile_alone(installed):
+    """A custom profile "entra" the package did not write is the administrator's: %post neither
+    deletes nor selects it; the host stays on its profile and nsswitch.conf without "entra"."""
+    r = installed
+    out = r.out("c_install")
+    assert r.rc("c_install") == 0, out
+    assert "was not made by entra-login: left alone" in out, out
+    stubs = r.text("c1", "stubs.log").splitlines()
+    assert not any(s.startswith(("authselect select", "authselect create-profile")) for s in stubs), stubs
+    assert r.text("c1", "etc_authselect_authselect.conf") == r.text("c0", "etc_authselect_authselect.conf")
+    assert (r.dir / "c/etc/authselect/custom/entra/README").read_text() == "my own profile\n"
+    assert r.text("c1", "etc_nsswitch.conf") == r.text("c0", "etc_nsswitch.conf")
+    assert r.text("c1", "etc_pam.d_system-auth") == r.text("c0", "etc_pam.d_system-auth")
+    assert "var/lib/entra-login/authselect-previous" not in r.text("c1", "ls").split()
 
 
 # rpmlint's default configuration (openSUSE's rules) reports these; each is a policy difference,
