@@ -66,7 +66,7 @@ Q := @
 endif
 
 .SECONDARY:
-.PHONY: all check unit bench deps install clean demo check-linkage valgrind check-san deb rpm
+.PHONY: all check unit bench deps install clean demo check-linkage valgrind check-san deb rpm selinux
 all: $(NSS_SO) $(PAM_SO) $(PAM_HELPER) $(CLI)
 
 $(O)/%.o: %.c
@@ -203,6 +203,15 @@ rpm:
 		--define "_topdir $(PKG_DIR)/rpm" --define "_tmppath $(PKG_DIR)/rpm/tmp" \
 		$(PKG_DIR)/rpm/SPECS/entra-login.spec
 	@ls -1 $(PKG_DIR)/rpm/RPMS/*/*.rpm
+
+# The SELinux policy module (packaging/selinux/) alone, against this host's policy headers
+# (Debian: selinux-policy-dev, refpolicy; Fedora/RHEL: selinux-policy-devel): $(O)/selinux/entra_login.pp.
+# `make rpm` builds it again inside rpmbuild for the entra-login-selinux package.
+SELINUX_DEVEL_MK ?= /usr/share/selinux/devel/Makefile
+selinux:
+	$(Q)rm -rf $(O)/selinux && mkdir -p $(O)/selinux
+	$(Q)cp packaging/selinux/entra_login.te packaging/selinux/entra_login.fc packaging/selinux/entra_login.if $(O)/selinux/
+	$(Q)$(PKG_ENV) $(MAKE) --no-print-directory -C $(O)/selinux -f $(SELINUX_DEVEL_MK) entra_login.pp
 
 clean:
 	rm -rf build build-san

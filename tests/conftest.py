@@ -181,3 +181,33 @@ def token_parts(token, size=1000):
     """The answers a user gives for a pasted token: parts of <= size bytes, then an empty line."""
     parts = [token[i:i + size] for i in range(0, len(token), size)]
     return "\n".join(parts) + "\n\n"
+
+
+@pytest.fixture(scope="session")
+def built_rpms():
+    """`make rpm` once per session (test_packaging.py and test_rpm.py share it): the main package,
+    the -selinux subpackage and the seconds the build took."""
+    import re
+    import time
+    if os.geteuid() != 0:
+        pytest.skip("package tests need root")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "GNUMAKEFLAGS", "SAN", "O",
+                        "CFLAGS", "LDFLAGS")}
+    build = BUILD.resolve()
+    t0 = time.monotonic()
+    res = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "rpm", f"O={build}"],
+                         env=env, capture_output=True, text=True, timeout=600)
+    secs = time.monotonic() - t0
+    logs = build / "pkg-logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    (logs / "rpm.log").write_text(res.stdout + res.stderr)
+    assert res.returncode == 0, "make rpm failed:\n" + (res.stdout + res.stderr)[-4000:]
+    # compiled in the package's own tree, not taken from $(O) of the calling make
+    assert re.search(r"(  CC      |-c -o build/)common/base/", res.stdout + res.stderr), "make rpm compiled nothing"
+    rpms = build / "pkg" / "rpm" / "RPMS"
+    main = sorted(rpms.glob("*/entra-login-[0-9]*.rpm"))
+    selinux = sorted(rpms.glob("noarch/entra-login-selinux-[0-9]*.noarch.rpm"))
+    assert len(main) == 1 and len(selinux) == 1, sorted(rpms.glob("*/*.rpm"))
+    assert len(list(rpms.glob("*/*.rpm"))) == 2, sorted(rpms.glob("*/*.rpm"))
+    return {"rpm": main[0], "selinux": selinux[0], "secs": secs}

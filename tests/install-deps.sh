@@ -9,6 +9,8 @@ PKGS=(build-essential pkg-config libpam0g-dev libcurl4-openssl-dev libjansson-de
 	ca-certificates curl openssl libclang-rt-14-dev gawk original-awk busybox)
 PKGS+=(cloud-init)  # `cloud-init schema` checks conf/cloud-init.yaml (test_cloud_init.py); its postinst starts nothing (try-restart only), ~8 s here
 PKGS+=(cron)  # /etc/pam.d/cron: tests/integration/test_installed.py runs its account stage
+PKGS+=(selinux-policy-dev selinux-policy-default checkpolicy semodule-utils policycoreutils setools python3-setools)  # packaging/selinux: compile the module (refpolicy headers), link it into the distribution policy with semodule in a namespace, query it with setools (test_selinux.py)
+PKGS+=(rpmlint)  # lints the .rpm (test_rpm.py)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
