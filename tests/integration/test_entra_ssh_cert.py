@@ -1,0 +1,306 @@
+"""entra-ssh gets and renews Entra SSH certificates itself (issue 23): no Azure CLI on PATH, the
+fake Entra ID as the token endpoint, a real sshd deciding through `entra-login authorized-keys`,
+the stock OpenSSH client, a real ssh-agent. entra-ssh runs with its own HOME (a user's state)."""
+import base64
+import hashlib
+import json
+import os
+import pathlib
+import shutil
+import socket
+import stat
+import subprocess
+import threading
+import time
+
+import pytest
+
+import sshcert
+from conftest import BUILD, CLI
+from sshd_env import SshdEnv, host_config
+from tokens import AZ_CLI_CLIENT_ID, TENANT
+
+ENTRA_SSH = BUILD / "entra-ssh"
+USER = "bob@contoso.com"
+BACKDATE = 300      # Entra's: a certificate is valid from 5 minutes before it is issued
+
+
+@pytest.fixture
+def sshd(tmp_path, fake, public_state_dir):
+    text = host_config(fake, public_state_dir).replace("role_sources = claims\n", "role_sources = static\n")
+    env = SshdEnv(tmp_path, BUILD, text + f"static_users = {USER}\n").start()
+    res = env.iso.run(f"{CLI} status")      # discovery + JWKS into the state dir, as the timer does
+    assert res.returncode == 0 or "kid-1" in res.stdout, res.stdout + res.stderr
+    yield env
+    env.stop()
+
+
+class Client:
+    """One user of entra-ssh: a HOME with the state directory, a PATH without az, and a wrapper
+    ssh-add that records its argv and environment before running the real one."""
+
+    def __init__(self, tmp_path, fake):
+        self.fake, self.home = fake, tmp_path / "home"
+        self.bin = tmp_path / "bin"
+        self.bin.mkdir()
+        self.home.mkdir(mode=0o755)
+        self.dir = self.home / ".config" / "entra-ssh"
+        self.key, self.cert, self.rt = self.dir / "id_rsa", self.dir / "id_rsa-cert.pub", self.dir / "refresh_token"
+        (self.bin / "ssh-add").write_text(
+            f'#!/bin/sh\n{{ printf "%s\\n" "$@"; env; }} >> {self.bin}/ssh-add.log\nexec /usr/bin/ssh-add "$@"\n')
+        (self.bin / "ssh-add").chmod(0o755)
+        self.env = {"PATH": f"{self.bin}:/usr/bin:/bin", "HOME": str(self.home), "LANG": "C",
+                    "ENTRA_SSH_AUTHORITY": fake.authority, "ENTRA_SSH_TENANT": TENANT,
+                    "ENTRA_SSH_CA_FILE": str(fake.ca_file)}
+        self.outputs = []
+
+    def run(self, *args, env=None, timeout=60):
+        res = subprocess.run([str(ENTRA_SSH), *args], capture_output=True, text=True, timeout=timeout,
+                             env=dict(self.env, **(env or {})), stdin=subprocess.DEVNULL)
+        self.outputs.append(res.stdout + res.stderr)
+        return res
+
+    def sign_in(self, *args, upn=USER, env=None):
+        self.fake.auto("approve", upn=upn)
+        res = self.run("cert", *args, env=env)
+        assert res.returncode == 0, res.stderr
+        return res
+
+    def cert_line(self):
+        return self.cert.read_text().split()
+
+    def cert_validity(self):
+        blob = base64.b64decode(self.cert_line()[1])
+        return cert_times(blob)
+
+    def ssh(self, *args, config=None, host="127.0.0.1", user=USER, cmd="id", port=None):
+        opts = ["-F", str(config) if config else "/dev/null", "-o", "StrictHostKeyChecking=no",
+                "-o", f"UserKnownHostsFile={self.home}/known_hosts", "-o", "BatchMode=yes",
+                "-o", "PreferredAuthentications=publickey", "-o", "ConnectTimeout=10"]
+        if port:
+            opts += ["-p", str(port)]
+        if user:
+            opts += ["-l", user]
+        return subprocess.run(["ssh", *opts, *args, "-T", host, cmd], capture_output=True, text=True, timeout=60,
+                              env=dict(self.env, **({"SSH_AUTH_SOCK": self.env["SSH_AUTH_SOCK"]}
+                                                    if "SSH_AUTH_SOCK" in self.env else {})),
+                              stdin=subprocess.DEVNULL)
+
+
+def cert_times(blob):
+    """(valid_after, valid_before) of an ssh-rsa-cert-v01 blob (PROTOCOL.certkeys)."""
+    off = 0
+
+    def string():
+        nonlocal off
+        n = int.from_bytes(blob[off:off + 4], "big")
+        off += 4 + n
+        return blob[off - n:off]
+    for _ in range(4):      # type, nonce, e, n
+        string()
+    off += 8 + 4            # serial, type
+    string()                # key id
+    string()                # principals
+    return int.from_bytes(blob[off:off + 8], "big"), int.from_bytes(blob[off + 8:off + 16], "big")
+
+
+@pytest.fixture
+def client(tmp_path, fake):
+    return Client(tmp_path, fake)
+
+
+def refresh_tokens(fake):
+    return {e["form"]["refresh_token"] for e in fake.requests("token") if e["form"].get("refresh_token")} | \
+        {rt for rt in [None] if rt}
+
+
+def short_certificates(fake, seconds):
+    """Test override: the fake issues certificates that end `seconds` from now (Entra: 60 min)."""
+    fake.config(ssh_cert_lifetime=BACKDATE + seconds)
+
+
+def wait_until(t):
+    while time.time() < t:
+        time.sleep(min(0.2, max(0.01, t - time.time())))
+
+
+def test_certificate_without_az_logs_in_to_real_sshd(sshd, fake, client):
+    assert shutil.which("az", path=client.env["PATH"]) is None
+    res = client.sign_in()
+    assert "To sign in, use a web browser to open the page" in res.stderr
+    assert f"certificate for {USER} valid until" in res.stderr
+    # the request, as `az ssh cert` makes it: the Azure CLI's client id, the Linux VM sign-in scope,
+    # token_type=ssh-cert, req_cnf = our key's JWK, key_id = SHA-256 of n||e
+    (tok,) = [e for e in fake.requests("token") if e["status"] == 200]
+    form = tok["form"]
+    assert form["client_id"] == AZ_CLI_CLIENT_ID and form["token_type"] == "ssh-cert"
+    assert sshcert.SCOPE in form["scope"].split() and "offline_access" in form["scope"].split()
+    from cryptography.hazmat.primitives import serialization
+    key = serialization.load_pem_private_key(client.key.read_bytes(), None)
+    want_cnf, want_kid = sshcert.req_cnf(key.public_key())
+    assert json.loads(form["req_cnf"]) == json.loads(want_cnf) and form["key_id"] == want_kid
+    assert fake.requests("devicecode")[0]["form"]["client_id"] == AZ_CLI_CLIENT_ID
+    # the files: a private directory, the key and refresh token 0600, the certificate 0644
+    assert stat.S_IMODE(client.dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE(client.key.stat().st_mode) == 0o600
+    assert stat.S_IMODE(client.rt.stat().st_mode) == 0o600
+    assert stat.S_IMODE(client.cert.stat().st_mode) == 0o644
+    assert client.cert_line()[0] == "ssh-rsa-cert-v01@openssh.com"
+    res = client.ssh("-i", str(client.key), "-o", f"CertificateFile={client.cert}", "-o", "IdentitiesOnly=yes",
+                     port=sshd.port)
+    assert res.returncode == 0, res.stderr + sshd.log()[-3000:]
+    assert "aad_users" in res.stdout
+    # a certificate with an hour left: ensure does nothing (no request at all)
+    before = len(fake.requests())
+    res = client.run("ensure", "--quiet")
+    assert res.returncode == 0 and res.stdout == "" and res.stderr == "", res.stderr
+    assert len(fake.requests()) == before
+
+
+def test_ssh_config_block_works_twice_across_a_certificate_expiry(sshd, fake, client, tmp_path):
+    """`entra-ssh config HOST` + plain `ssh HOST id`: each connection renews (refresh token, no
+    prompt) a certificate with < 5 minutes left; the second one after the first certificate expired."""
+    short_certificates(fake, 4)
+    client.sign_in()
+    block = client.run("config", "vm1").stdout
+    assert f'Match originalhost vm1 exec "{ENTRA_SSH} ensure --quiet --dir {client.dir}"' in block
+    assert f"CertificateFile {client.cert}" in block and f"IdentityFile {client.key}" in block
+    assert f"User {USER}" in block
+    cfg = tmp_path / "ssh_config"
+    cfg.write_text(f"Host vm1\n\tHostName 127.0.0.1\n\tPort {sshd.port}\n" + block)
+    fake.clear_requests()
+    res = client.ssh(config=cfg, host="vm1", user=None)
+    assert res.returncode == 0, res.stderr + sshd.log()[-3000:]
+    assert "aad_users" in res.stdout
+    grants = [e["form"]["grant_type"] for e in fake.requests("token")]
+    assert grants == ["refresh_token"], grants         # renewed without a device code
+    old = tmp_path / "old-cert.pub"
+    shutil.copy(client.cert, old)
+    wait_until(client.cert_validity()[1] + 1)
+    # the old certificate really expired: sshd refuses it
+    res = client.ssh("-i", str(client.key), "-o", f"CertificateFile={old}", "-o", "IdentitiesOnly=yes",
+                     port=sshd.port)
+    assert res.returncode != 0 and "uid=" not in res.stdout
+    res = client.ssh(config=cfg, host="vm1", user=None)
+    assert res.returncode == 0, res.stderr + sshd.log()[-3000:]
+    assert [e["form"]["grant_type"] for e in fake.requests("token")] == ["refresh_token"] * 2
+    assert fake.requests("devicecode") == []
+
+
+def test_agent_holds_key_and_certificate_for_the_certificates_lifetime(sshd, fake, client, tmp_path):
+    sock = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if sock.exists():
+                break
+            time.sleep(0.05)
+        client.env["SSH_AUTH_SOCK"] = str(sock)
+        short_certificates(fake, 5)
+        client.sign_in("--agent")
+        after, before = client.cert_validity()
+        listed = subprocess.run(["ssh-add", "-l"], capture_output=True, text=True, env=client.env)
+        assert listed.stdout.count("(RSA-CERT)") == 1 and listed.stdout.count("(RSA)") == 1, listed.stdout
+        argv = (client.bin / "ssh-add.log").read_text().splitlines()
+        t = int(argv[argv.index("-t") + 1])
+        assert before - time.time() - 3 <= t <= before - time.time() + 1, (t, before)
+        # the agent alone logs in (no -i, no CertificateFile)
+        res = client.ssh(port=sshd.port)
+        assert res.returncode == 0, res.stderr + sshd.log()[-3000:]
+        wait_until(before + 0.5)
+        listed = subprocess.run(["ssh-add", "-l"], capture_output=True, text=True, env=client.env)
+        assert "no identities" in listed.stdout, listed.stdout
+    finally:
+        agent.terminate()
+        agent.wait(10)
+
+
+def test_refresh_token_stays_private(fake, client):
+    """0600 in a 0700 directory; never in stdout/stderr, the settings file, ssh-add's argv or
+    environment; a copy others can read, or a symlink, is refused."""
+    client.env["SSH_AUTH_SOCK"] = "/nonexistent"
+    short_certificates(fake, 60)
+    client.sign_in()
+    res = client.run("ensure")                          # renews by refresh token (< 5 min left)
+    assert res.returncode == 0, res.stderr
+    rts = {e["form"]["refresh_token"] for e in fake.requests("token") if e["form"].get("refresh_token")}
+    assert rts and client.rt.read_text() in rts
+    res = client.run("ensure", "--agent")               # ssh-add fails (no agent there) but is run
+    assert (client.bin / "ssh-add.log").exists()
+    seen = "".join(client.outputs) + (client.bin / "ssh-add.log").read_text() + \
+        (client.dir / "settings").read_text() + client.cert.read_text()
+    for rt in rts:
+        assert rt not in seen and rt[:40] not in seen
+    assert stat.S_IMODE(client.rt.stat().st_mode) == 0o600
+    client.rt.chmod(0o644)
+    res = client.run("ensure")
+    assert res.returncode == 1 and "refresh_token is readable by others" in res.stderr, res.stderr
+    client.rt.chmod(0o600)
+    os.rename(client.rt, client.dir / "rt-elsewhere")
+    os.symlink(client.dir / "rt-elsewhere", client.rt)
+    res = client.run("ensure")
+    assert res.returncode == 1 and "refresh_token is readable by others or not yours" in res.stderr, res.stderr
+    # a state directory others can enter is refused before anything is read or written
+    os.unlink(client.rt)
+    client.dir.chmod(0o755)
+    res = client.run("ensure")
+    assert res.returncode == 1 and "only you can use: chmod 700" in res.stderr, res.stderr
+
+
+AADSTS_CASES = [
+    (50076, "requires multi-factor authentication"),
+    (50079, "register for multi-factor authentication"),
+    (53003, "Conditional Access policy"),
+    (65001, "consent missing"),
+    (700082, "sign-in has expired (the refresh token is no longer valid): run 'entra-ssh cert' again"),
+    (70008, "sign-in has expired (the refresh token is no longer valid): run 'entra-ssh cert' again"),
+    (50058, "not signed in: run 'entra-ssh cert'"),
+]
+
+
+def test_entra_refusals_are_said_plainly(fake, client):
+    short_certificates(fake, 60)
+    client.sign_in()
+    for code, text in AADSTS_CASES:
+        fake.fault("token", "aadsts", code=code, count=1)
+        res = client.run("ensure", "--quiet")
+        assert res.returncode == 1, (code, res.stderr)
+        assert text in res.stderr and f"(AADSTS{code}, invalid_grant)" in res.stderr, (code, res.stderr)
+        assert len(res.stderr.strip().splitlines()) == 1, res.stderr
+    res = client.run("ensure", "--quiet")               # the fault is gone: renewal works again
+    assert res.returncode == 0, res.stderr
+
+
+def test_not_signed_in_and_clock_skew(fake, client):
+    res = client.run("ensure")
+    assert res.returncode == 1 and "not signed in: run 'entra-ssh cert' once" in res.stderr, res.stderr
+    fake.config(ssh_cert_backdate=-600)     # the certificate starts in 10 minutes: our clock is behind
+    fake.auto("approve", upn=USER)
+    res = client.run("cert")
+    assert res.returncode == 1 and "this clock is behind" in res.stderr, res.stderr
+    assert not client.cert.exists()
+
+
+def test_user_proxy_is_honoured(fake, client):
+    """A user's tool follows the user's https_proxy (the root programs never do: test_pam_helper)."""
+    hits = []
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+
+    def serve():
+        try:
+            c, _ = srv.accept()
+            hits.append(c.recv(200))
+            c.close()
+        except OSError:
+            pass
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    res = client.run("cert", env={"https_proxy": f"http://127.0.0.1:{srv.getsockname()[1]}",
+                                  "no_proxy": "", "NO_PROXY": ""})
+    srv.close()
+    th.join(5)
+    assert res.returncode == 1 and "could not reach Entra ID" in res.stderr, res.stderr
+    assert hits and hits[0].startswith(b"CONNECT 127.0.0.1:"), hits
