@@ -7,11 +7,11 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
+from conftest import BUILD
 from entra_fake import CLIENT_ID, TENANT, USER_APP_ROLE
 from sshd_env import free_port
 
-ENTRA_SSH = ROOT / "cli" / "entra-ssh"
+ENTRA_SSH = BUILD / "entra-ssh"   # the C client; this is its access-token mode
 USER = "erin@contoso.com"
 SCOPE = f"api://{CLIENT_ID}/user_impersonation"
 
