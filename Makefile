@@ -101,6 +101,10 @@ $(ENTRA_SSH): $(call obj,$(ES_SRC)) $(NET_A) $(BASE_A)
 # Unit tests (cmocka) link both static libraries; the PAM ones also libpam/libpamtest.
 $(O)/tests/%: $(O)/tests/unit/%.o $(NET_A) $(BASE_A)
 	$(Q)$(CC) -pie -o $@ $< $(NET_A) $(BASE_A) $(LDFLAGS) -lcmocka -lpamtest -lpam $(NET_LIBS)
+# entra-ssh's unit test links the client's objects but its main.
+$(O)/tests/test_entra_ssh: $(O)/tests/unit/test_entra_ssh.o $(call obj,$(filter-out cli/entra_ssh/main.c,$(ES_SRC))) \
+		$(NET_A) $(BASE_A)
+	$(Q)$(CC) -pie -o $@ $^ $(LDFLAGS) -lcmocka $(NET_LIBS)
 $(O)/tests/nss/%: $(O)/tests/nss/%.o $(BASE_A)
 	$(Q)$(CC) -pie -o $@ $< $(BASE_A) $(LDFLAGS) -ldl -lpthread
 $(O)/tests/bench/%: $(O)/tests/bench/%.o $(NET_A) $(BASE_A)

@@ -56,7 +56,8 @@ struct es_cert_info {
 	char principal[257];
 };
 
-/* main.c */
+/* signin.c */
+/* "entra-ssh: <message>" on stderr. */
 void es_say(const struct es_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* keycert.c */
@@ -82,7 +83,6 @@ int es_agent_add(const struct es_opts *o, const char *keypath, uint64_t seconds)
  * Returns 0, EL_ERR_NOT_FOUND, EL_ERR_INSECURE, EL_ERR_IO, EL_ERR_RANGE. */
 int es_private_read(const char *path, size_t cap, char **ret_text, size_t *ret_len) EL_MUST_CHECK;
 
-/* signin.c */
 /* A certificate for key: with the refresh token when there is one (allow_rt), else,
  * if interactive, by device code. Writes the new refresh token. *ret_b64 (caller
  * frees) is the certificate blob. Returns 0 or an EL_ERR_* after printing why. */

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,18 +16,6 @@
 #include "strutil.h"
 
 #define ES_SETTINGS_MAX 8192
-
-void es_say(const struct es_opts *o, const char *fmt, ...)
-{
-	va_list ap;
-
-	(void)o;
-	fputs("entra-ssh: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static const char usage_text[] =
 	"usage: entra-ssh cert [--tenant T] [--out DIR] [--agent] [options]\n"

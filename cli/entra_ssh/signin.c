@@ -1,6 +1,7 @@
 /* signin.c - entra-ssh's OAuth: a device-code sign-in or a refresh token, then an
  * ssh-cert token request (design section 6), and Entra's refusals in plain words. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,18 @@ struct entra_error {
 	char error[64];
 	long code;		/* first of error_codes, 0 if none */
 };
+
+void es_say(const struct es_opts *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)o;
+	fputs("entra-ssh: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
 
 const char *es_aadsts_message(const char *error, long code)
 {

@@ -109,11 +109,6 @@ def client(tmp_path, fake):
     return Client(tmp_path, fake)
 
 
-def refresh_tokens(fake):
-    return {e["form"]["refresh_token"] for e in fake.requests("token") if e["form"].get("refresh_token")} | \
-        {rt for rt in [None] if rt}
-
-
 def short_certificates(fake, seconds):
     """Test override: the fake issues certificates that end `seconds` from now (Entra: 60 min)."""
     fake.config(ssh_cert_lifetime=BACKDATE + seconds)
@@ -272,7 +267,7 @@ def test_entra_refusals_are_said_plainly(fake, client):
     assert res.returncode == 0, res.stderr
 
 
-def test_not_signed_in_and_clock_skew(fake, client):
+def test_not_signed_in_clock_skew_and_unusable_answers(fake, client):
     res = client.run("ensure")
     assert res.returncode == 1 and "not signed in: run 'entra-ssh cert' once" in res.stderr, res.stderr
     fake.config(ssh_cert_backdate=-600)     # the certificate starts in 10 minutes: our clock is behind
@@ -280,6 +275,40 @@ def test_not_signed_in_and_clock_skew(fake, client):
     res = client.run("cert")
     assert res.returncode == 1 and "this clock is behind" in res.stderr, res.stderr
     assert not client.cert.exists()
+    fake.config(ssh_cert_backdate=BACKDATE, ssh_cert_lifetime=BACKDATE - 10)    # already expired
+    fake.auto("approve", upn=USER)
+    res = client.run("cert")
+    assert res.returncode == 1 and "not usable: certificate expired" in res.stderr, res.stderr
+    assert not client.cert.exists()
+    # an answer that is not an SSH certificate (a bearer token) is not written as one
+    fake.config(ssh_cert_lifetime=BACKDATE + 3600)
+    fake.fault("token", "status", status=200, count=1,
+               body={"token_type": "Bearer", "access_token": "eyJ0eXAi.x.y", "expires_in": 3599})
+    fake.auto("approve", upn=USER)
+    res = client.run("cert")
+    assert res.returncode == 1 and "without an SSH certificate (token_type Bearer)" in res.stderr, res.stderr
+    assert not client.cert.exists()
+
+
+def test_certificate_for_another_key_is_renewed(fake, client, tmp_path):
+    """ensure trusts the certificate file only if it is for our key (a stale or swapped file)."""
+    (tmp_path / "other").mkdir()
+    other = Client(tmp_path / "other", fake)
+    other.sign_in()
+    client.sign_in()
+    shutil.copy(other.cert, client.cert)
+    fake.clear_requests()
+    res = client.run("ensure", "--quiet")
+    assert res.returncode == 0, res.stderr
+    assert [e["form"]["grant_type"] for e in fake.requests("token")] == ["refresh_token"]
+    res = client.run("ensure", "--quiet")      # now it is ours: nothing to do
+    assert len(fake.requests("token")) == 1
+
+
+@pytest.mark.parametrize("host", ['vm1 exec "touch /tmp/x"', "vm1\n\tProxyCommand x", "%h", "a#b", ""])
+def test_config_refuses_hosts_that_would_inject_ssh_config(client, host):
+    res = client.run("config", host)
+    assert res.returncode == 2 and res.stdout == "", res.stdout
 
 
 def test_user_proxy_is_honoured(fake, client):
