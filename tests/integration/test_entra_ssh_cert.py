@@ -333,3 +333,31 @@ def test_user_proxy_is_honoured(fake, client):
     th.join(5)
     assert res.returncode == 1 and "could not reach Entra ID" in res.stderr, res.stderr
     assert hits and hits[0].startswith(b"CONNECT 127.0.0.1:"), hits
+
+
+def test_runs_as_an_ordinary_user_and_never_opens_the_host_files(fake):
+    """As nobody (setpriv), traced: the state is the user's, and neither /etc/entra-login.conf nor
+    the host state directory is ever opened."""
+    import tempfile
+    home = pathlib.Path(tempfile.mkdtemp(prefix="entra-ssh-user-"))
+    try:
+        home.chmod(0o755)
+        shutil.copy(fake.ca_file, home / "ca.pem")
+        os.chown(home, 65534, 65534)
+        trace = home / "trace"
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "ENTRA_SSH_AUTHORITY": fake.authority,
+               "ENTRA_SSH_TENANT": TENANT, "ENTRA_SSH_CA_FILE": str(home / "ca.pem")}
+        fake.auto("approve", upn=USER)
+        res = subprocess.run(["strace", "-f", "-qq", "-o", str(trace), "-e", "trace=open,openat,stat,newfstatat,access",
+                              "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(ENTRA_SSH), "cert"],
+                             capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
+        assert res.returncode == 0, res.stderr
+        d = home / ".config" / "entra-ssh"
+        for name, mode in (("id_rsa", 0o600), ("id_rsa-cert.pub", 0o644), ("refresh_token", 0o600)):
+            st = (d / name).stat()
+            assert st.st_uid == 65534 and stat.S_IMODE(st.st_mode) == mode, name
+        assert d.stat().st_uid == 65534 and stat.S_IMODE(d.stat().st_mode) == 0o700
+        opened = trace.read_text()
+        assert "entra-login.conf" not in opened and "/var/lib/entra-login" not in opened
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
