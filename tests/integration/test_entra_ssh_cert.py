@@ -311,8 +311,9 @@ def test_config_refuses_hosts_that_would_inject_ssh_config(client, host):
     assert res.returncode == 2 and res.stdout == "", res.stdout
 
 
-def test_user_proxy_is_honoured(fake, client):
-    """A user's tool follows the user's https_proxy (the root programs never do: test_pam_helper)."""
+def test_user_proxy_is_honoured_the_root_programs_still_ignore_it(fake, client, config):
+    """A user's tool follows the user's https_proxy; the same HTTP code without the opt-in (the
+    PAM helper's and entra-login's, driven by build/tests/test_http) does not."""
     hits = []
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
@@ -327,8 +328,15 @@ def test_user_proxy_is_honoured(fake, client):
             pass
     th = threading.Thread(target=serve, daemon=True)
     th.start()
-    res = client.run("cert", env={"https_proxy": f"http://127.0.0.1:{srv.getsockname()[1]}",
-                                  "no_proxy": "", "NO_PROXY": ""})
+    proxy_env = {"https_proxy": f"http://127.0.0.1:{srv.getsockname()[1]}", "HTTPS_PROXY": "",
+                 "ALL_PROXY": "", "no_proxy": "", "NO_PROXY": ""}
+    root = subprocess.run([str(BUILD / "tests" / "test_http"), "get", str(config),
+                           f"{fake.authority}/{TENANT}/v2.0/.well-known/openid-configuration"],
+                          capture_output=True, text=True, timeout=60, env=dict(os.environ, **proxy_env))
+    assert root.returncode == 0 and "status=200" in root.stdout, root.stdout + root.stderr
+    assert hits == []
+    fake.auto("approve", upn=USER)          # (without the opt-in, the sign-in would go straight through)
+    res = client.run("cert", env=proxy_env)
     srv.close()
     th.join(5)
     assert res.returncode == 1 and "could not reach Entra ID" in res.stderr, res.stderr
