@@ -305,10 +305,10 @@ def test_certificate_for_another_key_is_renewed(fake, client, tmp_path):
     assert len(fake.requests("token")) == 1
 
 
-@pytest.mark.parametrize("host", ['vm1 exec "touch /tmp/x"', "vm1\n\tProxyCommand x", "%h", "a#b", ""])
-def test_config_refuses_hosts_that_would_inject_ssh_config(client, host):
-    res = client.run("config", host)
-    assert res.returncode == 2 and res.stdout == "", res.stdout
+def test_config_refuses_hosts_that_would_inject_ssh_config(client):
+    for host in ('vm1 exec "touch /tmp/x"', "vm1\n\tProxyCommand x", "%h", "a#b", ""):
+        res = client.run("config", host)
+        assert res.returncode == 2 and res.stdout == "", (host, res.stdout)
 
 
 def test_user_proxy_is_honoured_the_root_programs_still_ignore_it(fake, client, config):
