@@ -96,35 +96,46 @@ static int run(char *const argv[], int in_fd, const char *out, const char *err)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* Copy what fd gives (a file, a pipe, a terminal) into a private file, at most TOKEN_FILE_MAX bytes. */
 static int copy_fd_to(int in, const char *path)
 {
-	char *text = NULL;
+	char *text = NULL, *t, buf[4096];
 	size_t len = 0;
-	int r = fd_read_capped(in, TOKEN_FILE_MAX, &text, &len);
+	ssize_t n;
+	int r = 0;
 
-	if (r == EL_ERR_IO && in == 0) {
-		/* a pipe has no size: read it in a loop */
-		char buf[4096];
-		ssize_t n;
-
-		free(text);
-		text = NULL;
-		len = 0;
-		r = 0;
-		while ((n = read(in, buf, sizeof(buf))) > 0) {
-			char *t = realloc(text, len + (size_t)n + 1);
-
-			if (!t || len + (size_t)n > TOKEN_FILE_MAX) {
-				free(t ? t : text);
-				return EL_ERR_RANGE;
-			}
-			text = t;
-			memcpy(text + len, buf, (size_t)n);
-			len += (size_t)n;
+	for (;;) {
+		n = read(in, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = EL_ERR_IO;
+			goto out;
 		}
+		if (n == 0)
+			break;
+		if ((size_t)n > TOKEN_FILE_MAX - len) {
+			r = EL_ERR_RANGE;
+			goto out;
+		}
+		t = malloc(len + (size_t)n + 1);
+		if (!t) {
+			r = EL_ERR_NOMEM;
+			goto out;
+		}
+		if (text)
+			memcpy(t, text, len);
+		memcpy(t + len, buf, (size_t)n);
+		if (text) {
+			explicit_bzero(text, len);
+			free(text);
+		}
+		text = t;
+		len += (size_t)n;
 	}
-	if (r == 0)
-		r = file_write_atomic(path, text ? text : "", len, 0600);
+	r = file_write_atomic(path, text ? text : "", len, 0600);
+out:
+	explicit_bzero(buf, sizeof(buf));
 	if (text) {
 		explicit_bzero(text, len);
 		free(text);
