@@ -13,10 +13,13 @@ import subprocess
 import threading
 import time
 
+import tempfile
+
 import pytest
 
 import sshcert
 from conftest import BUILD, CLI
+from entra_fake import FakeEntra
 from sshd_env import SshdEnv, host_config
 from tokens import AZ_CLI_CLIENT_ID, TENANT
 
@@ -25,14 +28,33 @@ USER = "bob@contoso.com"
 BACKDATE = 300      # Entra's: a certificate is valid from 5 minutes before it is issued
 
 
-@pytest.fixture
-def sshd(tmp_path, fake, public_state_dir):
-    text = host_config(fake, public_state_dir).replace("role_sources = claims\n", "role_sources = static\n")
-    env = SshdEnv(tmp_path, BUILD, text + f"static_users = {USER}\n").start()
-    res = env.iso.run(f"{CLI} status")      # discovery + JWKS into the state dir, as the timer does
-    assert res.returncode == 0 or "kid-1" in res.stdout, res.stdout + res.stderr
-    yield env
-    env.stop()
+# One fake Entra ID and one sshd for the module (reset between tests): the tests only add files
+# in their own client HOME and the same user logs in each time.
+@pytest.fixture(scope="module")
+def fake(tmp_path_factory, fake_material):
+    fe = FakeEntra().start(tmp_path_factory.mktemp("fake"), material_from=fake_material)
+    yield fe
+    fe.stop()
+
+
+@pytest.fixture(autouse=True)
+def fresh_fake(fake):
+    fake.reset()
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory, fake):
+    state = pathlib.Path(tempfile.mkdtemp(prefix="entra-state-"))   # readable by the user (NSS)
+    state.chmod(0o755)
+    text = host_config(fake, state).replace("role_sources = claims\n", "role_sources = static\n")
+    env = SshdEnv(tmp_path_factory.mktemp("sshd"), BUILD, text + f"static_users = {USER}\n").start()
+    try:
+        res = env.iso.run(f"{CLI} status")      # discovery + JWKS into the state dir, as the timer does
+        assert res.returncode == 0 or "kid-1" in res.stdout, res.stdout + res.stderr
+        yield env
+    finally:
+        env.stop()
+        shutil.rmtree(state, ignore_errors=True)
 
 
 class Client:
@@ -346,7 +368,6 @@ def test_user_proxy_is_honoured_the_root_programs_still_ignore_it(fake, client, 
 def test_runs_as_an_ordinary_user_and_never_opens_the_host_files(fake):
     """As nobody (setpriv), traced: the state is the user's, and neither /etc/entra-login.conf nor
     the host state directory is ever opened."""
-    import tempfile
     home = pathlib.Path(tempfile.mkdtemp(prefix="entra-ssh-user-"))
     try:
         home.chmod(0o755)
