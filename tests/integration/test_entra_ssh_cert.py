@@ -390,3 +390,17 @@ def test_runs_as_an_ordinary_user_and_never_opens_the_host_files(fake):
         assert "entra-login.conf" not in opened and "/var/lib/entra-login" not in opened
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+def test_out_directory_holds_key_and_certificate_not_the_refresh_token(fake, client, tmp_path):
+    out = tmp_path / "keys"
+    client.sign_in("--out", str(out))
+    assert (out / "id_rsa").stat().st_mode & 0o777 == 0o600 and (out / "id_rsa-cert.pub").exists()
+    assert not (out / "refresh_token").exists() and client.rt.exists() and not client.key.exists()
+    block = client.run("config", "vm1").stdout      # ensure and config remember --out
+    assert f"IdentityFile {out}/id_rsa" in block and f"CertificateFile {out}/id_rsa-cert.pub" in block
+    short_certificates(fake, 60)
+    before = (out / "id_rsa-cert.pub").read_text()
+    res = client.run("ensure", "--quiet")
+    assert res.returncode == 0, res.stderr
+    assert (out / "id_rsa-cert.pub").read_text() == before        # an hour left: untouched
