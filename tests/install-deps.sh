@@ -9,6 +9,7 @@ PKGS=(build-essential pkg-config libpam0g-dev libcurl4-openssl-dev libjansson-de
 	ca-certificates curl openssl libclang-rt-14-dev gawk original-awk busybox)
 PKGS+=(cloud-init)  # `cloud-init schema` checks conf/cloud-init.yaml (test_cloud_init.py); its postinst starts nothing (try-restart only), ~8 s here
 PKGS+=(cron)  # /etc/pam.d/cron: tests/integration/test_installed.py runs its account stage
+PKGS+=(strace)  # test_entra_ssh_cert.py: entra-ssh run as a user never opens /etc/entra-login.conf
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
