@@ -1,6 +1,7 @@
 /* main.c - entra-ssh: subcommands cert, ensure and config; anything else is the
  * access-token mode of token.c (entra-ssh [--client-id ID] ... [ssh arguments]). */
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -11,11 +12,23 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "es.h"
 #include "http.h"
 #include "strutil.h"
 
 #define ES_SETTINGS_MAX 8192
+
+/* jansson holds the token endpoint's answers (refresh token included) in its own strings:
+ * wipe every block it frees. */
+static void wiping_free(void *p)
+{
+	if (p) {
+		explicit_bzero(p, malloc_usable_size(p));
+		free(p);
+	}
+}
 
 static const char usage_text[] =
 	"usage: entra-ssh cert [--tenant T] [--out DIR] [--agent] [options]\n"
@@ -400,6 +413,7 @@ int main(int argc, char **argv)
 			 strcmp(argv[1], "config") != 0))
 		return es_token_main(argc, argv);
 	cmd = argv[1];
+	json_set_alloc_funcs(malloc, wiping_free);
 	memset(&o, 0, sizeof(o));
 	snprintf(o.authority, sizeof(o.authority), "%s", ES_DEFAULT_AUTHORITY);
 	snprintf(o.tenant, sizeof(o.tenant), "%s", ES_DEFAULT_TENANT);
