@@ -405,3 +405,18 @@ def test_out_directory_holds_key_and_certificate_not_the_refresh_token(fake, cli
     res = client.run("ensure", "--quiet")
     assert res.returncode == 0, res.stderr
     assert (out / "id_rsa-cert.pub").read_text() == before        # an hour left: untouched
+
+
+def test_parallel_connections_share_one_renewal(fake, client):
+    """Ansible forks, VS Code's parallel channels: ensure runs many times at once; the lock in the
+    state directory makes one of them renew and the others find the new certificate."""
+    short_certificates(fake, 60)
+    client.sign_in()
+    fake.config(ssh_cert_lifetime=BACKDATE + 3600)
+    fake.clear_requests()
+    procs = [subprocess.Popen([str(ENTRA_SSH), "ensure", "--quiet"], env=client.env, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    for p in procs:
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+    assert len(fake.requests("token")) == 1
