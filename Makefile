@@ -56,6 +56,9 @@ NSS_SO := $(O)/libnss_entra.so.2
 PAM_SO := $(O)/pam_entra.so
 PAM_HELPER := $(O)/pam-helper
 CLI := $(O)/entra-login
+# entra-ssh: the user's client (certificates, token paste); runs as the user, links the net core.
+ES_SRC := $(wildcard cli/entra_ssh/*.c)
+ENTRA_SSH := $(O)/entra-ssh
 UNITS := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 TOOLS := $(patsubst %.c,$(O)/%,$(TOOL_SRC))
 
@@ -67,7 +70,7 @@ endif
 
 .SECONDARY:
 .PHONY: all check unit bench deps install clean demo check-linkage valgrind check-san deb rpm selinux
-all: $(NSS_SO) $(PAM_SO) $(PAM_HELPER) $(CLI)
+all: $(NSS_SO) $(PAM_SO) $(PAM_HELPER) $(CLI) $(ENTRA_SSH)
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -92,9 +95,16 @@ $(PAM_HELPER): $(call obj,$(HELPER_SRC)) $(NET_A) $(BASE_A)
 $(CLI): $(call obj,$(CLI_SRC)) $(NET_A) $(BASE_A)
 	$(Q)$(CC) -pie -o $@ $(call obj,$(CLI_SRC)) $(NET_A) $(BASE_A) $(LDFLAGS) $(NET_LIBS)
 
+$(ENTRA_SSH): $(call obj,$(ES_SRC)) $(NET_A) $(BASE_A)
+	$(Q)$(CC) -pie -o $@ $(call obj,$(ES_SRC)) $(NET_A) $(BASE_A) $(LDFLAGS) $(NET_LIBS)
+
 # Unit tests (cmocka) link both static libraries; the PAM ones also libpam/libpamtest.
 $(O)/tests/%: $(O)/tests/unit/%.o $(NET_A) $(BASE_A)
 	$(Q)$(CC) -pie -o $@ $< $(NET_A) $(BASE_A) $(LDFLAGS) -lcmocka -lpamtest -lpam $(NET_LIBS)
+# entra-ssh's unit test links the client's objects but its main.
+$(O)/tests/test_entra_ssh: $(O)/tests/unit/test_entra_ssh.o $(call obj,$(filter-out cli/entra_ssh/main.c,$(ES_SRC))) \
+		$(NET_A) $(BASE_A)
+	$(Q)$(CC) -pie -o $@ $^ $(LDFLAGS) -lcmocka $(NET_LIBS)
 $(O)/tests/nss/%: $(O)/tests/nss/%.o $(BASE_A)
 	$(Q)$(CC) -pie -o $@ $< $(BASE_A) $(LDFLAGS) -ldl -lpthread
 $(O)/tests/bench/%: $(O)/tests/bench/%.o $(NET_A) $(BASE_A)
@@ -168,7 +178,7 @@ install: all
 	install -m 0755 $(PAM_HELPER) $(DESTDIR)$(LIBEXECDIR)/entra-login/pam-helper
 	install -m 0644 $(NSS_SO) $(DESTDIR)$(LIBDIR)/libnss_entra.so.2
 	install -m 0755 $(CLI) $(DESTDIR)$(SBINDIR)/entra-login
-	install -m 0755 cli/entra-ssh $(DESTDIR)$(BINDIR)/entra-ssh
+	install -m 0755 $(ENTRA_SSH) $(DESTDIR)$(BINDIR)/entra-ssh
 	test -e $(DESTDIR)$(SYSCONFDIR)/entra-login.conf || \
 		install -m 0644 conf/entra-login.conf $(DESTDIR)$(SYSCONFDIR)/entra-login.conf
 	install -d -m 0755 $(DESTDIR)$(LOCALSTATEDIR)/entra-login

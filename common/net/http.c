@@ -263,6 +263,14 @@ static bool has_prefix_boundary(const char *url, const char *prefix)
 	return url[n] == '\0' || url[n] == '/' || url[n] == '?';
 }
 
+/* Set only by entra-ssh's main (never by the PAM helper or entra-login). */
+static bool env_proxy;
+
+void http_use_environment_proxy(void)
+{
+	env_proxy = true;
+}
+
 const char *http_allowed_protocols(const struct el_config *cfg, const char *url)
 {
 	if (!url)
@@ -340,9 +348,12 @@ static int perform(const struct request *rq, long timeout_ms, struct sink *sink,
 		SET(CURLOPT_CAPATH, NULL);	/* instead of, not in addition to, the system store */
 	}
 	/* Never a proxy from the environment (https_proxy, ALL_PROXY, ...): in a setuid
-	 * host it is the caller's; we have no proxy setting of our own. */
-	SET(CURLOPT_PROXY, "");
-	SET(CURLOPT_NOPROXY, "*");
+	 * host it is the caller's; we have no proxy setting of our own. Only entra-ssh, a
+	 * user's own tool, opts in (http_use_environment_proxy). */
+	if (!env_proxy) {
+		SET(CURLOPT_PROXY, "");
+		SET(CURLOPT_NOPROXY, "*");
+	}
 	SET(CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
 	SET(CURLOPT_TIMEOUT_MS, timeout_ms);
 	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)EL_HTTP_BODY_MAX);

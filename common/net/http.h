@@ -75,6 +75,10 @@ int http_get(const struct el_config *cfg, const char *url, const char *const *he
 int http_post_form(const struct el_config *cfg, const char *url, const char *const *headers,
 		   const struct http_form *form, uint64_t deadline_ms, struct http_response **ret_resp) EL_MUST_CHECK;
 
+/* Let curl take a proxy from the environment (https_proxy, no_proxy, ...) for
+ * the rest of the process. For entra-ssh only: a user's own tool follows the
+ * user's proxy. The root programs (pam-helper, entra-login) never call it. */
+void http_use_environment_proxy(void);
 /* Wipes the body (it may hold a token) and frees. NULL-safe. */
 void http_response_free(struct http_response *resp);
 

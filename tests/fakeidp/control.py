@@ -8,11 +8,12 @@ import arm as armmod
 import pki
 
 FAULT_MODES = ("ok", "down", "stall", "status", "throttle", "forbidden", "badjson", "empty",
-               "huge", "redirect_http", "redirect_other", "slow_down")
+               "huge", "redirect_http", "redirect_other", "slow_down", "aadsts")
 APPROVAL_KEYS = ("upn", "oid", "tid", "name", "roles", "groups", "claims", "drop", "key", "alg",
                  "headers", "access_claims", "id_token", "omit_id_token")
 CONFIG_KEYS = ("interval", "expires_in", "poll_slack", "slow_down_increment", "token_lifetime",
-               "access_lifetime", "imds_token_lifetime", "clients", "public_client_flows")
+               "access_lifetime", "imds_token_lifetime", "clients", "public_client_flows",
+               "ssh_cert_lifetime", "ssh_cert_backdate")
 
 
 def _ok(obj=None, status=200):

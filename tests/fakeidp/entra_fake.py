@@ -30,7 +30,7 @@ if HERE not in sys.path:
 
 import pki  # noqa: E402
 import tokens  # noqa: E402
-from tokens import (ADMIN_APP_ROLE, ADMIN_ROLE_ID, ARM_AUD, CLIENT_ID, GRAPH_AUD,  # noqa: E402,F401
+from tokens import (ADMIN_APP_ROLE, ADMIN_ROLE_ID, ARM_AUD, AZ_CLI_CLIENT_ID, CLIENT_ID, GRAPH_AUD,  # noqa: E402,F401
                     MI_OBJECT_ID, OTHER_TENANT, TENANT, USER_APP_ROLE, USER_ROLE_ID,
                     decode_unverified, encode_raw, oid_for)
 
@@ -246,12 +246,14 @@ class FakeEntra:
         misbehave. Modes: ok, down, stall(seconds=30), status(status=503, body=..),
         throttle(retry_after=1; count defaults to 1), forbidden, badjson, empty,
         huge(size=10 MiB), redirect_http, redirect_other, slow_down (token only; count
-        defaults to 1). count=K: only the next K requests, then back to ok (default: forever)."""
+        defaults to 1), aadsts(code=N; token: Entra's refusal AADSTSN, see responses.AADSTS).
+        count=K: only the next K requests, then back to ok (default: forever)."""
         return self._control("POST", "fault", dict(params, endpoint=endpoint, mode=mode))
 
     def config(self, **kw):
         """Runtime settings: interval, expires_in, poll_slack, slow_down_increment,
-        token_lifetime, access_lifetime, imds_token_lifetime, clients, public_client_flows."""
+        token_lifetime, access_lifetime, imds_token_lifetime, clients, public_client_flows,
+        ssh_cert_lifetime, ssh_cert_backdate (certificate validity: from now - backdate for lifetime)."""
         return self._control("POST", "config", kw)
 
     def set_interval(self, interval=None, expires_in=None):

@@ -24,7 +24,7 @@ from responses import (aad_error, bad_tenant, fault_response, json_resp,  # noqa
 import pki  # noqa: E402
 import sshcert  # noqa: E402
 import tokens  # noqa: E402
-from tokens import CLIENT_ID, OTHER_TENANT, TENANT  # noqa: E402
+from tokens import AZ_CLI_CLIENT_ID, CLIENT_ID, OTHER_TENANT, TENANT  # noqa: E402
 
 KNOWN_TENANTS = (TENANT, OTHER_TENANT)
 MULTI_TENANTS = ("common", "organizations")
@@ -52,7 +52,9 @@ def default_config(interval=ENTRA_INTERVAL, expires_in=ENTRA_EXPIRES_IN):
             "token_lifetime": 3600,      # id_token lifetime
             "access_lifetime": 4725,     # expires_in of the token response / Graph token
             "imds_token_lifetime": 86399,
-            "clients": [CLIENT_ID],      # registered app ids
+            "clients": [CLIENT_ID, AZ_CLI_CLIENT_ID],   # registered app ids; az is first-party
+            "ssh_cert_lifetime": 3900,   # Entra: valid from 5 min before issue for 65 min
+            "ssh_cert_backdate": 300,
             "public_client_flows": True}  # "Allow public client flows" on the app registration
 
 

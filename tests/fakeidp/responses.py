@@ -45,6 +45,32 @@ def slow_down_resp():
 
 
 
+# Token endpoint refusals a client meets after (or instead of) a successful sign-in, with the
+# `error` Entra sends and its text (Microsoft "Microsoft Entra authentication and authorization
+# error codes"; the OAuth error per MSAL's handling of each: interaction/consent/CA failures come
+# back as invalid_grant from /token). fault("token", "aadsts", code=N).
+AADSTS = {
+    50076: ("invalid_grant", "Due to a configuration change made by your administrator, or because "
+            "you moved to a new location, you must use multi-factor authentication to access '%s'."
+            % "CheckMyAccess"),
+    50079: ("invalid_grant", "Due to a configuration change made by your administrator, or because "
+            "you moved to a new location, you must enroll in multi-factor authentication to access "
+            "'CheckMyAccess'."),
+    53003: ("invalid_grant", "Access has been blocked by Conditional Access policies. The access "
+            "policy does not allow token issuance."),
+    65001: ("invalid_grant", "The user or administrator has not consented to use the application "
+            "with ID '04b07795-8ddb-461a-bbee-02f9e1bf7b46' named 'Microsoft Azure CLI'. Send an "
+            "interactive authorization request for this user and resource."),
+    700082: ("invalid_grant", "The refresh token has expired due to inactivity. The token was "
+             "issued on 2026-09-01T08:00:00.0000000Z and was inactive for 90.00:00:00."),
+    70008: ("invalid_grant", "The provided authorization code or refresh token has expired due to "
+            "inactivity. Send a new interactive authorization request for this user and resource."),
+    50058: ("invalid_grant", "A silent sign-in request was sent but no user is signed in."),
+    50173: ("invalid_grant", "The provided grant has expired due to it being revoked, a fresh auth "
+            "token is needed. The user might have changed or reset their password."),
+}
+
+
 # ------------------------------------------------------------------ faults
 def fault_response(app, f, endpoint, req):
     """Response tuple for fault f, 'DOWN' to drop the connection, or None to go on."""
@@ -97,6 +123,12 @@ def fault_response(app, f, endpoint, req):
         return int(f.get("status", 302)), {"Location": loc}, b""
     if mode == "slow_down":
         return slow_down_resp()
+    if mode == "aadsts":
+        code = int(f.get("code", 0))
+        if code not in AADSTS:
+            raise ValueError("no documented AADSTS%d in the fake" % code)
+        error, text = AADSTS[code]
+        return aad_error(400, error, code, text)
     raise ValueError("unknown fault mode %r" % mode)
 
 

@@ -124,14 +124,14 @@ def key_from_req_cnf(text):
     return rsa.RSAPublicNumbers(e, n).public_key()
 
 
-def issue(app_keys, signer, form, upn, oid, tid, now=None):
+def issue(app_keys, signer, form, upn, oid, tid, now=None, backdate=300, lifetime=3900):
     """The fake token endpoint's certificate for a token_type=ssh-cert request (or raise ValueError)."""
     if SCOPE not in form.get("scope", "").split():
         raise ValueError("scope must be " + SCOPE)
     if not form.get("req_cnf"):
         raise ValueError("req_cnf missing")
     pub = key_from_req_cnf(form["req_cnf"])
-    return entra_cert(app_keys[signer].key, pub, upn, oid, tid, now=now)
+    return entra_cert(app_keys[signer].key, pub, upn, oid, tid, now=now, backdate=backdate, lifetime=lifetime)
 
 
 # ------------------------------------------------------------------ the fake's token endpoint hook
@@ -162,11 +162,12 @@ def token_hook(app, req, tenant, resp, approval=None):
     try:
         with app.lock:
             signer = a.get("ssh_key") or _current_signer(app, tenant)
-        blob = issue(app.keys, signer, req.form, principal, oid, tid)
+            backdate, lifetime = app.config["ssh_cert_backdate"], app.config["ssh_cert_lifetime"]
+        blob = issue(app.keys, signer, req.form, principal, oid, tid, backdate=backdate, lifetime=lifetime)
     except (ValueError, KeyError, TypeError) as e:
         return responses.aad_error(400, "invalid_request", 900144, "ssh-cert request invalid: %s" % e)
     body.update({"token_type": "ssh-cert", "access_token": base64.b64encode(blob).decode(),
-                 "expires_in": 3599, "scope": SCOPE})
+                 "expires_in": max(0, lifetime - backdate - 1), "scope": SCOPE})
     return responses.json_resp(200, body)
 
 

@@ -27,6 +27,8 @@ USER_ROLE_ID = "fb879df8-f326-4884-b1cf-06f3ad86be52"
 ADMIN_APP_ROLE = "VirtualMachineAdministratorLogin"
 USER_APP_ROLE = "VirtualMachineUserLogin"
 # app id of "Azure CLI"-like first-party client that would call Graph; only cosmetic
+# The Azure CLI: a first-party public client present in every tenant (az login, az ssh cert).
+AZ_CLI_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
 SP_CLIENT_ID = "9c6b4d2a-1e3f-4a5b-8c7d-0e1f2a3b4c5d"
 MI_CLIENT_ID = "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d"
 MI_OBJECT_ID = "8e7d6c5b-4a39-4281-9f0e-1d2c3b4a5968"

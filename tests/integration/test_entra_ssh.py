@@ -7,11 +7,11 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT
+from conftest import BUILD
 from entra_fake import CLIENT_ID, TENANT, USER_APP_ROLE
 from sshd_env import free_port
 
-ENTRA_SSH = ROOT / "cli" / "entra-ssh"
+ENTRA_SSH = BUILD / "entra-ssh"   # the C client; this is its access-token mode
 USER = "erin@contoso.com"
 SCOPE = f"api://{CLIENT_ID}/user_impersonation"
 
@@ -109,3 +109,14 @@ def test_flag_without_value(az):
     res = subprocess.run([str(ENTRA_SSH), "--client-id"], capture_output=True, text=True, timeout=30, env=env,
                          stdin=subprocess.DEVNULL)
     assert res.returncode == 2 and "--client-id needs a value" in res.stderr, res.stderr
+
+
+def test_token_from_stdin_pipe(sshd, fake, tmp_path):
+    """--token-file - reads a pipe (the C client; the shell script used cat)."""
+    token = fake.mint("access_v1", upn=USER, roles=[USER_APP_ROLE], scp="user_impersonation")
+    res = subprocess.run([str(ENTRA_SSH), "--token-file", "-", "-F", "/dev/null", "-p", str(sshd.port),
+                          "-o", "StrictHostKeyChecking=no", "-o", f"UserKnownHostsFile={tmp_path}/kh",
+                          "-o", "ConnectTimeout=10", "-l", USER, "-T", "127.0.0.1", "id"],
+                         input=token + "\n", capture_output=True, text=True, timeout=90)
+    assert res.returncode == 0, res.stderr + sshd.log()[-2000:]
+    assert "aad_users" in res.stdout

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD, CLI, ROOT
+from conftest import BUILD, CLI
 from entra_fake import USER_APP_ROLE, oid_for
 from sshd_env import SshdEnv, host_config
 
@@ -139,7 +139,7 @@ def test_two_names_for_one_object_race_through_sshd(tmp_path, fake, public_state
     def one(user, oid, tag):
         tf = tmp_path / f"tok-{tag}"
         tf.write_text(fake.mint("access_v2", upn=user, oid=oid, roles=[USER_APP_ROLE]))
-        return subprocess.run([str(ROOT / "cli" / "entra-ssh"), "--token-file", str(tf), "-F", "/dev/null",
+        return subprocess.run([str(BUILD / "entra-ssh"), "--token-file", str(tf), "-F", "/dev/null",
                                "-p", str(env.port), "-o", "StrictHostKeyChecking=no",
                                "-o", f"UserKnownHostsFile={tmp_path}/kh-{tag}", "-l", user, "-T", "127.0.0.1",
                                "id -un"], capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)

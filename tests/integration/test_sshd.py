@@ -3,11 +3,11 @@ import concurrent.futures
 import re
 import subprocess
 
-from conftest import CLI, ROOT
+from conftest import BUILD, CLI
 from entra_fake import ADMIN_APP_ROLE, USER_APP_ROLE
 from sshd_env import LOCAL_PASSWORD, LOCAL_USER
 
-ENTRA_SSH = ROOT / "cli" / "entra-ssh"
+ENTRA_SSH = BUILD / "entra-ssh"
 
 
 def users_in_db(env):
