@@ -123,6 +123,57 @@ static const char *recent_get(uint32_t uid)
 	return NULL;
 }
 
+/* The first UID this process was given for each of its first ANNOUNCED_N
+ * names (getpwnam only), never overwritten: a host that resolves a user
+ * once and keeps the entry (sshd per connection, su, login) runs the
+ * session as that UID, whatever the database says by the time PAM runs.
+ * pam_entra.so asks for it (_nss_entra_announced_uid) so that the helper
+ * checks the UID the session will really get. Process-wide; fork copies it. */
+#define ANNOUNCED_N 8
+static struct {
+	char name[EL_NAME_MAX + 1];
+	uint32_t uid;
+} announced[ANNOUNCED_N];
+static atomic_flag announced_lock = ATOMIC_FLAG_INIT;
+
+static void announced_put(const char *name, uint32_t uid)
+{
+	size_t n = strlen(name);
+
+	if (n > EL_NAME_MAX)
+		return;
+	while (atomic_flag_test_and_set_explicit(&announced_lock, memory_order_acquire))
+		;
+	for (unsigned i = 0; i < ANNOUNCED_N; i++) {
+		if (strcmp(announced[i].name, name) == 0)
+			break;		/* the first answer stands */
+		if (!announced[i].name[0]) {
+			memcpy(announced[i].name, name, n + 1);
+			announced[i].uid = uid;
+			break;
+		}
+	}
+	atomic_flag_clear_explicit(&announced_lock, memory_order_release);
+}
+
+/* 1 and *ret_uid if this process was told a UID for name, else 0. */
+EL_PUBLIC int _nss_entra_announced_uid(const char *name, uint32_t *ret_uid);
+int _nss_entra_announced_uid(const char *name, uint32_t *ret_uid)
+{
+	int found = 0;
+
+	while (atomic_flag_test_and_set_explicit(&announced_lock, memory_order_acquire))
+		;
+	for (unsigned i = 0; i < ANNOUNCED_N && announced[i].name[0]; i++)
+		if (strcmp(announced[i].name, name) == 0) {
+			*ret_uid = announced[i].uid;
+			found = 1;
+			break;
+		}
+	atomic_flag_clear_explicit(&announced_lock, memory_order_release);
+	return found;
+}
+
 static int resolve_name(const struct nss_snap *s, const char *name, struct ent *ret)
 {
 	struct udb_user u;
@@ -216,6 +267,8 @@ enum nss_status _nss_entra_getpwnam_r(const char *name, struct passwd *pw, char 
 	r = resolve_name(s, name, &e);
 	if (r == 0)
 		r = pack_ent_pw(s, &e, pw, buf, buflen);
+	if (r == 0)
+		announced_put(e.name, e.uid);
 	nss_snap_leave(t);
 	errno = saved;
 	return to_nss(r, errnop);
