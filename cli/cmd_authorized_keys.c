@@ -127,7 +127,7 @@ static int decide(const struct el_config *cfg, const char *user, const char *b64
 	d->role = res.role == EL_ROLE_ADMIN ? 2 : 1;
 	d->valid_after = cert->valid_after > INT64_MAX ? INT64_MAX : (long long)cert->valid_after;
 	d->valid_before = cert->valid_before > INT64_MAX ? INT64_MAX : (long long)cert->valid_before;
-	syslog(LOG_AUTHPRIV | LOG_INFO, "certificate for %s oid %s accepted: role %s (source %s), CA key %s; "
+	syslog(LOG_AUTHPRIV | LOG_INFO, "certificate for %s oid %s granted: role %s (source %s), CA key %s; "
 	       "bound and recorded once sshd has verified the signature (PAM account)", cv.name, cv.oid,
 	       roles_name(res.role), roles_source_name(res.source), cv.ca_kid);
 	r = 0;

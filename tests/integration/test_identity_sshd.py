@@ -6,6 +6,7 @@ the session. A pam_exec gate in front of pam_entra.so holds a connection at a ch
 sshd's lookup) while the test renames the user, as an attacker holding a connection open would."""
 import os
 import pathlib
+import signal
 import threading
 import time
 
@@ -152,3 +153,29 @@ def test_group_writable_home_is_refused(gated, fake):
     home.chmod(0o700)
     out, _ = login(env, fake, "dave@contoso.com", "echo IN", tag="d3")
     assert out.returncode == 0 and "IN" in out.stdout, out.stderr + env.log()[-3000:]
+
+
+def test_a_stopped_writer_holding_the_lock_blocks_nobody_for_long(gated, fake):
+    """Issue 19 item 7: a helper stopped while it holds users.lock must not block every other login:
+    a writer gives up after UDB_LOCK_TIMEOUT_MS (15 s) with a message that says what is wrong."""
+    env = gated
+    out, _ = login(env, fake, "erin@contoso.com", "id -u", tag="e1")
+    assert out.returncode == 0, out.stderr + env.log()[-3000:]
+    ready = env.gate / "locked"
+    holder = env.iso.popen(f"exec flock -x {q(env.state / 'users.lock')} sh -c 'touch {q(ready)}; exec sleep 60'",
+                           start_new_session=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not ready.exists():
+            assert time.monotonic() < deadline and holder.poll() is None, "flock never held the lock"
+            time.sleep(0.05)
+        t0 = time.monotonic()
+        res = env.iso.run(f"{CLI} rename erin@contoso.com erin.old@contoso.com", timeout=40)
+        waited = time.monotonic() - t0
+        assert res.returncode != 0 and 14 < waited < 25, (waited, res.stdout, res.stderr)
+        assert "the user database is locked by another process" in res.stderr, res.stderr
+    finally:
+        os.killpg(holder.pid, signal.SIGKILL)      # flock and the sleep that inherited the lock
+        holder.wait()
+    res = env.iso.run(f"{CLI} rename erin@contoso.com erin.old@contoso.com")
+    assert res.returncode == 0, res.stdout + res.stderr
