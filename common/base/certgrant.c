@@ -149,10 +149,36 @@ static bool guid_ok(const char *s)
 	return true;
 }
 
+/* Parse a pending record (role 0 = conflict). 0 or EL_ERR_CORRUPT. */
+static int parse_pending(const char *buf, struct certgrant_pending *ret)
+{
+	struct certgrant_pending p = { 0 };
+	char *end;
+	long version;
+	int role, used = 0;
+
+	errno = 0;
+	version = strtol(buf, &end, 10);
+	if (errno || end == buf || *end != ' ' || version != CERTPENDING_VERSION)
+		return EL_ERR_CORRUPT;	/* a newer version is refused, never misread */
+	if (sscanf(end, " %36s %36s %d %lld%n", p.oid, p.tid, &role, &p.at, &used) != 4 || end[used] != '\n' ||
+	    end[used + 1] != '\0' || !guid_ok(p.oid) || !guid_ok(p.tid) || role < 0 || role > 2)
+		return EL_ERR_CORRUPT;
+	p.role = role;
+	*ret = p;
+	return 0;
+}
+
+static bool pending_fresh(const struct el_config *cfg, const struct certgrant_pending *p, time_t now)
+{
+	return p->at <= (long long)now + cfg->clock_skew && (long long)now - p->at <= CERTGRANT_WINDOW;
+}
+
 int certgrant_pending_put(const struct el_config *cfg, const char *user, const char *oid, const char *tid, int role,
 			  time_t now)
 {
-	char dir[4096], path[4096], line[160];
+	char dir[4096], path[4096], line[160], old[160];
+	struct certgrant_pending prev;
 	int r, n;
 
 	if (!guid_ok(oid) || !guid_ok(tid) || (role != 1 && role != 2))
@@ -163,6 +189,13 @@ int certgrant_pending_put(const struct el_config *cfg, const char *user, const c
 	r = dir_make_private(cfg->state_dir, dir);
 	if (r < 0)
 		return r;
+	/* Two objects' certificates for one name within the window: the account
+	 * stage cannot tell whose signature sshd verified (it does not see the
+	 * certificate), so neither decision may be consumed: a conflict (role 0). */
+	if (read_record(cfg, CERTPENDING_DIR, user, old, sizeof(old), path, sizeof(path)) == 0 &&
+	    parse_pending(old, &prev) == 0 && pending_fresh(cfg, &prev, now) &&
+	    (prev.role == 0 || strcmp(prev.oid, oid) != 0 || strcmp(prev.tid, tid) != 0))
+		role = 0;
 	n = snprintf(line, sizeof(line), "%d %s %s %d %lld\n", CERTPENDING_VERSION, oid, tid, role, (long long)now);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return EL_ERR_RANGE;
@@ -171,10 +204,9 @@ int certgrant_pending_put(const struct el_config *cfg, const char *user, const c
 
 int certgrant_pending_take(const struct el_config *cfg, const char *user, time_t now, struct certgrant_pending *ret)
 {
-	struct certgrant_pending p = { 0 };
-	char path[4096], buf[160], *end;
-	long version;
-	int r, role, used = 0;
+	struct certgrant_pending p;
+	char path[4096], buf[160];
+	int r;
 
 	r = read_record(cfg, CERTPENDING_DIR, user, buf, sizeof(buf), path, sizeof(path));
 	if (r < 0)
@@ -182,16 +214,13 @@ int certgrant_pending_take(const struct el_config *cfg, const char *user, time_t
 	/* One decision, one login: gone whatever it says. */
 	if (unlink(path) < 0)
 		return EL_ERR_IO;
-	errno = 0;
-	version = strtol(buf, &end, 10);
-	if (errno || end == buf || *end != ' ' || version != CERTPENDING_VERSION)
-		return EL_ERR_CORRUPT;	/* a newer version is refused, never misread */
-	if (sscanf(end, " %36s %36s %d %lld%n", p.oid, p.tid, &role, &p.at, &used) != 4 || end[used] != '\n' ||
-	    end[used + 1] != '\0' || !guid_ok(p.oid) || !guid_ok(p.tid) || (role != 1 && role != 2))
-		return EL_ERR_CORRUPT;
-	if (p.at > (long long)now + cfg->clock_skew || (long long)now - p.at > CERTGRANT_WINDOW)
+	r = parse_pending(buf, &p);
+	if (r < 0)
+		return r;
+	if (!pending_fresh(cfg, &p, now))
 		return EL_ERR_NOT_FOUND;
-	p.role = role;
+	if (p.role == 0)
+		return EL_ERR_BOUND_OTHER;	/* two objects asked for the name at once */
 	*ret = p;
 	return 0;
 }

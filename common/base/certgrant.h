@@ -12,7 +12,9 @@
  * decision from the last CERTGRANT_WINDOW seconds (an authorized_keys file
  * an admin adds for a directory name never bypasses the role decision).
  * File: "VERSION OID TID ROLE TIME\n" (CERTPENDING_VERSION; ROLE 1 user,
- * 2 admin); a newer version is refused, never misread.
+ * 2 admin, 0 conflict: certificates of two objects for the name within the
+ * window - account cannot tell whose signature sshd checked, so it refuses);
+ * a newer version is refused, never misread.
  *
  * The grant: "USER logged in with a certificate at TIME" ("oid time\n"),
  * written by account once it consumed a decision; `show` prints it.
@@ -49,7 +51,7 @@ int certgrant_pending_put(const struct el_config *cfg, const char *user, const c
 /* Take (read and remove: one decision, one login) user's pending decision
  * if it is from within CERTGRANT_WINDOW seconds before now (and not from
  * the future beyond clock_skew). Returns 0, EL_ERR_NOT_FOUND (none, or too
- * old: removed too), EL_ERR_INSECURE (file or directory not root's and
+ * old: removed too), EL_ERR_BOUND_OTHER (a conflict: two objects), EL_ERR_INSECURE (file or directory not root's and
  * private), EL_ERR_CORRUPT (malformed, or written by a newer entra-login),
  * EL_ERR_INVAL (bad name), EL_ERR_IO. */
 int certgrant_pending_take(const struct el_config *cfg, const char *user, time_t now,

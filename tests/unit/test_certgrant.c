@@ -176,6 +176,17 @@ static void test_pending_decision(void **state)
 			 EL_ERR_NOT_FOUND);
 	assert_int_equal(certgrant_pending_put(cfg, "alice@contoso.com", OID, TID, 1, 1000), 0);
 	assert_int_equal(certgrant_pending_take(cfg, "alice@contoso.com", 1000 - 121, &p), EL_ERR_NOT_FOUND);
+	/* two objects for one name within the window: a conflict, never consumed as either */
+	assert_int_equal(certgrant_pending_put(cfg, "alice@contoso.com", OID, TID, 2, 1000), 0);
+	assert_int_equal(certgrant_pending_put(cfg, "alice@contoso.com", SP, TID, 1, 1001), 0);
+	assert_int_equal(certgrant_pending_put(cfg, "alice@contoso.com", OID, TID, 2, 1002), 0);
+	assert_int_equal(certgrant_pending_take(cfg, "alice@contoso.com", 1003, &p), EL_ERR_BOUND_OTHER);
+	/* the same object again is no conflict; an old other one is none either */
+	assert_int_equal(certgrant_pending_put(cfg, "alice@contoso.com", SP, TID, 1, 1000), 0);
+	assert_int_equal(certgrant_pending_put(cfg, "alice@contoso.com", OID, TID, 2, 1000 + CERTGRANT_WINDOW + 1), 0);
+	assert_int_equal(certgrant_pending_put(cfg, "alice@contoso.com", OID, TID, 2, 1000 + CERTGRANT_WINDOW + 2), 0);
+	assert_int_equal(certgrant_pending_take(cfg, "alice@contoso.com", 1000 + CERTGRANT_WINDOW + 2, &p), 0);
+	assert_string_equal(p.oid, OID);
 	/* bad input is never written */
 	assert_int_equal(certgrant_pending_put(cfg, "alice@contoso.com", "nope", TID, 1, 1000), EL_ERR_INVAL);
 	assert_int_equal(certgrant_pending_put(cfg, "alice@contoso.com", OID, TID, 0, 1000), EL_ERR_INVAL);
