@@ -131,47 +131,45 @@ static const char *recent_get(uint32_t uid)
  * checks the UID the session will really get. Process-wide; fork copies it. */
 #define ANNOUNCED_N 8
 static struct {
+	atomic_uint state;		/* 0 free, 1 being written, 2 set (never changes again) */
 	char name[EL_NAME_MAX + 1];
 	uint32_t uid;
 } announced[ANNOUNCED_N];
-static atomic_flag announced_lock = ATOMIC_FLAG_INIT;
 
+/* Lock-free, so that a fork while another thread writes leaves the child
+ * nothing to wait for (a slot left half-written is skipped for good). */
 static void announced_put(const char *name, uint32_t uid)
 {
 	size_t n = strlen(name);
 
 	if (n > EL_NAME_MAX)
 		return;
-	while (atomic_flag_test_and_set_explicit(&announced_lock, memory_order_acquire))
-		;
 	for (unsigned i = 0; i < ANNOUNCED_N; i++) {
-		if (strcmp(announced[i].name, name) == 0)
-			break;		/* the first answer stands */
-		if (!announced[i].name[0]) {
+		unsigned st = atomic_load_explicit(&announced[i].state, memory_order_acquire);
+
+		if (st == 2 && strcmp(announced[i].name, name) == 0)
+			return;		/* the first answer stands */
+		if (st == 0 && atomic_compare_exchange_strong_explicit(&announced[i].state, &st, 1,
+								       memory_order_acq_rel, memory_order_acquire)) {
 			memcpy(announced[i].name, name, n + 1);
 			announced[i].uid = uid;
-			break;
+			atomic_store_explicit(&announced[i].state, 2, memory_order_release);
+			return;
 		}
 	}
-	atomic_flag_clear_explicit(&announced_lock, memory_order_release);
 }
 
 /* 1 and *ret_uid if this process was told a UID for name, else 0. */
 EL_PUBLIC int _nss_entra_announced_uid(const char *name, uint32_t *ret_uid);
 int _nss_entra_announced_uid(const char *name, uint32_t *ret_uid)
 {
-	int found = 0;
-
-	while (atomic_flag_test_and_set_explicit(&announced_lock, memory_order_acquire))
-		;
-	for (unsigned i = 0; i < ANNOUNCED_N && announced[i].name[0]; i++)
-		if (strcmp(announced[i].name, name) == 0) {
+	for (unsigned i = 0; i < ANNOUNCED_N; i++)
+		if (atomic_load_explicit(&announced[i].state, memory_order_acquire) == 2 &&
+		    strcmp(announced[i].name, name) == 0) {
 			*ret_uid = announced[i].uid;
-			found = 1;
-			break;
+			return 1;
 		}
-	atomic_flag_clear_explicit(&announced_lock, memory_order_release);
-	return found;
+	return 0;
 }
 
 static int resolve_name(const struct nss_snap *s, const char *name, struct ent *ret)
