@@ -3,8 +3,11 @@
  * sshd runs the command twice per offered key (query, then the signed
  * attempt); the second run reuses the first decision instead of asking ARM
  * again. {state_dir}/akcache/ is root's, 0700; each entry is named by the
- * lower-hex SHA-256 of user NUL blob, 0600, holding "CODE LINE\n" (CODE 0 =
- * granted and LINE the authorized_keys line, else the refusal code).
+ * lower-hex SHA-256 of user NUL blob, 0600, holding
+ *   "2 CODE VALID_AFTER VALID_BEFORE OID TID ROLE LINE\n"
+ * (2 = AK_CACHE_VERSION; CODE 0 = granted, LINE the authorized_keys line,
+ * OID/TID/ROLE what PAM account needs; else the refusal code and "-" for
+ * the rest). An entry of another version (1 had no version field) is a miss.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -44,14 +47,28 @@ static int entry_path(const struct el_config *cfg, const char *user, const char 
 	return n < 0 || (size_t)n >= len ? EL_ERR_RANGE : 0;
 }
 
-int ak_cache_get(const struct el_config *cfg, const char *user, const char *blob, time_t now, int *ret_code,
-		 char *line, size_t linelen)
+static bool guid_ok(const char *s)
 {
-	char path[4200], dir[4096], buf[AK_LINE_MAX + 32], *sp, *end;
+	if (strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? s[i] != '-' : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	}
+	return true;
+}
+
+int ak_cache_get(const struct el_config *cfg, const char *user, const char *blob, time_t now,
+		 struct ak_decision *ret)
+{
+	char path[4200], dir[4096], buf[AK_LINE_MAX + 160], oid[40], tid[40];
+	struct ak_decision d = { 0 };
 	struct stat st;
 	ssize_t got;
-	long code;
-	int fd, r;
+	int fd, r, version, code, role, used = 0;
+	long long va, vb;
 
 	r = entry_path(cfg, user, blob, path, sizeof(path), dir, sizeof(dir));
 	if (r < 0)
@@ -71,16 +88,27 @@ int ak_cache_get(const struct el_config *cfg, const char *user, const char *blob
 	if (got <= 0 || buf[got - 1] != '\n')
 		return EL_ERR_NOT_FOUND;
 	buf[got - 1] = '\0';
-	errno = 0;
-	code = strtol(buf, &end, 10);
-	if (errno || end == buf || (*end != ' ' && *end != '\0') || code > 0 || code < -1000)
+	if (sscanf(buf, "%d %d %lld %lld %39s %39s %d %n", &version, &code, &va, &vb, oid, tid, &role, &used) != 7 ||
+	    used == 0 || version != AK_CACHE_VERSION || code > 0 || code < -1000)
 		return EL_ERR_NOT_FOUND;
-	sp = *end ? end + 1 : end;
-	if (code == 0 && (strlen(sp) + 1 > linelen || !*sp))
-		return EL_ERR_NOT_FOUND;
-	if (code == 0)
-		memcpy(line, sp, strlen(sp) + 1);
-	*ret_code = (int)code;
+	d.code = code;
+	if (code == 0) {
+		const char *line = buf + used;
+
+		/* The certificate's window, against the time of this use. */
+		if ((long long)now < va || (long long)now >= vb)
+			return EL_ERR_NOT_FOUND;
+		if (!*line || strlen(line) + 1 > sizeof(d.line) || !guid_ok(oid) || !guid_ok(tid) ||
+		    (role != 1 && role != 2))
+			return EL_ERR_NOT_FOUND;
+		memcpy(d.line, line, strlen(line) + 1);
+		memcpy(d.oid, oid, 37);
+		memcpy(d.tid, tid, 37);
+		d.role = role;
+		d.valid_after = va;
+		d.valid_before = vb;
+	}
+	*ret = d;
 	return 0;
 }
 
@@ -104,10 +132,10 @@ static void prune(const char *dir, time_t now)
 	closedir(d);
 }
 
-int ak_cache_put(const struct el_config *cfg, const char *user, const char *blob, time_t now, int code,
-		 const char *line)
+int ak_cache_put(const struct el_config *cfg, const char *user, const char *blob, time_t now,
+		 const struct ak_decision *d)
 {
-	char path[4200], dir[4096], buf[AK_LINE_MAX + 32];
+	char path[4200], dir[4096], buf[AK_LINE_MAX + 160];
 	int r, n;
 
 	r = entry_path(cfg, user, blob, path, sizeof(path), dir, sizeof(dir));
@@ -117,7 +145,11 @@ int ak_cache_put(const struct el_config *cfg, const char *user, const char *blob
 	if (r < 0)
 		return r;
 	prune(dir, now);
-	n = snprintf(buf, sizeof(buf), "%d %s\n", code, code == 0 && line ? line : "");
+	if (d->code == 0)
+		n = snprintf(buf, sizeof(buf), "%d 0 %lld %lld %s %s %d %s\n", AK_CACHE_VERSION, d->valid_after,
+			     d->valid_before, d->oid, d->tid, d->role, d->line);
+	else
+		n = snprintf(buf, sizeof(buf), "%d %d 0 0 - - 0 -\n", AK_CACHE_VERSION, d->code);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return EL_ERR_RANGE;
 	return file_replace_private(path, buf, (size_t)n);

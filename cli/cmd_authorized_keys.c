@@ -3,18 +3,25 @@
  *
  * Order: non-certificate key types leave at once. Then the whole
  * certificate is verified (certverify: fields, tenant, validity, principal =
- * USER, CA key, RSA signature) and the name's binding is checked, before
- * anything is written or a role source is asked. Then the role (the
- * role_sources minus claims: there is no token), the binding name <-> oid+tid
- * (the UID must equal the one NSS announced to sshd), the grant record PAM
- * account checks, and only then exactly one line
+ * USER, CA key, RSA signature) and the name's binding is checked read-only,
+ * before a role source is asked. Then the role (the role_sources minus
+ * claims: there is no token), and only then exactly one line
  *   cert-authority,principals="<principal>" ssh-rsa <CA key>
  * so sshd repeats the cryptographic checks itself. Anything else prints
  * nothing. Each refusal is one authpriv log line (and the same on stderr,
  * which sshd discards). Decisions are cached for a minute (ak_cache.c).
  * Exit 0 either way; 2 on a usage error.
+ *
+ * sshd runs this for the client's UNSIGNED query too: anyone holding a copy
+ * of a public certificate can make it run. So it binds nothing, records no
+ * login and grants nothing: it leaves a pending decision (name, oid+tid,
+ * role; certgrant.h) that PAM account - reached only once sshd verified
+ * the signature, i.e. proof of possession of the key - consumes and turns
+ * into the binding, the login record (with the UID sshd holds) and the
+ * grant. The one write allowed here is a demotion (privilege-reducing).
  */
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,41 +57,17 @@ static size_t cert_role_config(const struct el_config *cfg, struct el_config *ou
 	return out->n_role_sources;
 }
 
-static enum udb_role udb_role_of(enum el_role role)
-{
-	return role == EL_ROLE_ADMIN ? UDB_ROLE_ADMIN : role == EL_ROLE_USER ? UDB_ROLE_USER : UDB_ROLE_NONE;
-}
-
-/* True if name is already bound to oid+tid with this role and uid: nothing to write. */
-static bool already_recorded(const struct el_config *cfg, const char *name, const char *oid, const char *tid,
-			     enum udb_role role, uid_t uid)
-{
-	struct udb *db = NULL;
-	struct udb_user u;
-	uint8_t o[16], t[16];
-	bool same = false;
-
-	if (udb_guid_parse(oid, o) < 0 || udb_guid_parse(tid, t) < 0 || udb_open(cfg, &db) < 0)
-		return false;
-	if (udb_lookup_name(db, name, &u) == 0)
-		same = u.bound && memcmp(u.oid, o, 16) == 0 && memcmp(u.tid, t, 16) == 0 && u.role == role &&
-		       u.uid == uid;
-	udb_close(db);
-	return same;
-}
-
-/* The decision for a verified certificate: 0 and *line, or a refusal. */
-static int decide(const struct el_config *cfg, const char *user, const char *b64, time_t now, char *line,
-		  size_t linelen, char *oid_out)
+/* The decision for a verified certificate: 0 and *d (granted), or a refusal
+ * (d->oid set once the certificate was verified). Writes nothing but the
+ * pending decision and a demotion (see below): sshd's query is unsigned. */
+static int decide(const struct el_config *cfg, const char *user, const char *b64, time_t now,
+		  struct ak_decision *d, bool *ret_verified)
 {
 	struct sshcert *cert = NULL;
 	struct certverify_result cv = { 0 };
 	struct el_config rcfg;
 	struct role_input in = { 0 };
 	struct role_result res;
-	struct passwd *pw;
-	uid_t expect_uid;
-	uint32_t uid = 0;
 	int r;
 
 	r = sshcert_parse_b64(b64, strlen(b64), &cert);
@@ -93,11 +76,11 @@ static int decide(const struct el_config *cfg, const char *user, const char *b64
 		return r;
 	}
 	r = certverify(cfg, cert, user, now, true, &cv);
-	snprintf(oid_out, 37, "%s", cv.oid);
 	if (r < 0) {
 		refuse(user, cv.oid, r, NULL);
 		goto out;
 	}
+	*ret_verified = true;
 	r = udb_check_binding(cfg, cv.name, cv.oid, cv.tid);
 	if (r < 0) {
 		refuse(user, cv.oid, r, NULL);
@@ -108,61 +91,72 @@ static int decide(const struct el_config *cfg, const char *user, const char *b64
 		refuse(user, cv.oid, r, "role_sources has only 'claims'; certificate logins need 'arm' or 'static'");
 		goto out;
 	}
-	/* Verified: from here on roles may be asked and state written. */
+	/* Verified: from here on roles may be asked. */
 	in.name = cv.name;
 	in.oid = cv.oid;
 	in.have_claims = false;
 	r = roles_resolve(&rcfg, &in, 0, &res);
+	if (r == EL_ERR_ROLE_NONE) {
+		/* The token path demotes a user found to hold no role; so does this one.
+		 * Safe on sshd's unsigned query: a demotion only takes privilege away, it
+		 * is what the role sources say right now (the refresh timer would write
+		 * the same), and udb_check_binding passed, so if the name is bound it is
+		 * bound to this certificate's oid+tid. */
+		int s = udb_set_role(cfg, cv.name, UDB_ROLE_NONE);
+
+		if (s < 0 && s != EL_ERR_NOT_FOUND)
+			refuse(user, cv.oid, s, "could not record the demotion");
+	}
 	if (r < 0) {
 		refuse(user, cv.oid, r, NULL);
 		goto out;
 	}
-	pw = getpwnam(cv.name);
-	if (!pw) {
+	if (!getpwnam(cv.name)) {
 		r = EL_ERR_NOT_OURS;
 		refuse(user, cv.oid, r, "NSS does not resolve the name");
 		goto out;
 	}
-	expect_uid = pw->pw_uid;
-	if (already_recorded(cfg, cv.name, cv.oid, cv.tid, udb_role_of(res.role), expect_uid)) {
-		uid = expect_uid;	/* PAM account records the login itself: skip a locked, fsynced write */
-		goto grant;
-	}
-	/* The UID must be the one NSS announced to sshd: the writer refuses
-	 * (EL_ERR_UID_CHANGED, nothing written) rather than bind another one. */
-	r = udb_record_login_expect(cfg, cv.name, cv.oid, cv.tid, NULL, udb_role_of(res.role), (int64_t)now,
-				    expect_uid, &uid);
-	if (r < 0) {
-		refuse(user, cv.oid, r, NULL);
-		goto out;
-	}
-grant:
-	r = certgrant_record(cfg, cv.name, cv.oid, now);
-	if (r < 0) {
-		refuse(user, cv.oid, r, "could not record the grant for PAM account");
-		goto out;
-	}
-	if ((size_t)snprintf(line, linelen, "cert-authority,principals=\"%s\" %s", cert->principal, cv.ca_line) >=
-	    linelen) {
+	if ((size_t)snprintf(d->line, sizeof(d->line), "cert-authority,principals=\"%s\" %s", cert->principal,
+			     cv.ca_line) >= sizeof(d->line)) {
 		r = EL_ERR_RANGE;
 		refuse(user, cv.oid, r, NULL);
 		goto out;
 	}
-	syslog(LOG_AUTHPRIV | LOG_INFO, "certificate for %s oid %s granted: role %s (source %s), CA key %s",
-	       cv.name, cv.oid, roles_name(res.role), roles_source_name(res.source), cv.ca_kid);
+	memcpy(d->oid, cv.oid, sizeof(d->oid));
+	memcpy(d->tid, cv.tid, sizeof(d->tid));
+	d->role = res.role == EL_ROLE_ADMIN ? 2 : 1;
+	d->valid_after = cert->valid_after > INT64_MAX ? INT64_MAX : (long long)cert->valid_after;
+	d->valid_before = cert->valid_before > INT64_MAX ? INT64_MAX : (long long)cert->valid_before;
+	syslog(LOG_AUTHPRIV | LOG_INFO, "certificate for %s oid %s granted: role %s (source %s), CA key %s; "
+	       "bound and recorded once sshd has verified the signature (PAM account)", cv.name, cv.oid,
+	       roles_name(res.role), roles_source_name(res.source), cv.ca_kid);
 	r = 0;
 out:
+	d->code = r;
 	certverify_result_clear(&cv);
 	sshcert_free(cert);
 	return r;
 }
 
+/* A granted decision: leave it pending for PAM account (certgrant.h), print the line. */
+static void grant(const struct el_config *cfg, const char *user, const struct ak_decision *d, time_t now)
+{
+	int r = certgrant_pending_put(cfg, user, d->oid, d->tid, d->role, now);
+
+	if (r < 0) {
+		refuse(user, d->oid, r, "could not leave the decision for PAM account");
+		return;
+	}
+	printf("%s\n", d->line);
+}
+
 int cmd_authorized_keys(const struct el_config *cfg, int argc, char **argv)
 {
 	const char *user, *type, *blob;
-	char line[AK_LINE_MAX], oid[37] = "";
+	struct ak_decision *d = NULL;
+	bool verified = false;
 	time_t now;
-	int code, r;
+	int r;
 
 	if (argc != 4) {
 		fprintf(stderr, "usage: entra-login authorized-keys USER TYPE BASE64-KEY\n");
@@ -187,21 +181,26 @@ int cmd_authorized_keys(const struct el_config *cfg, int argc, char **argv)
 		goto done;
 	}
 	now = time(NULL);
-	if (ak_cache_get(cfg, user, blob, now, &code, line, sizeof(line)) == 0) {
-		if (code == 0)
-			printf("%s\n", line);
-		else
-			refuse(user, NULL, code, NULL);
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		refuse(user, NULL, EL_ERR_NOMEM, NULL);
 		goto done;
 	}
-	r = decide(cfg, user, blob, now, line, sizeof(line), oid);
+	if (ak_cache_get(cfg, user, blob, now, d) == 0) {
+		if (d->code == 0)
+			grant(cfg, user, d, now);
+		else
+			refuse(user, NULL, d->code, NULL);
+		goto done;
+	}
+	r = decide(cfg, user, blob, now, d, &verified);
 	/* Only a verified certificate's decision is cached: garbage is not worth a file. */
-	if (oid[0] && r != EL_ERR_NOMEM && r != EL_ERR_HTTP_TIMEOUT && r != EL_ERR_ROLE_UNAVAILABLE &&
-	    (r == 0 || r == EL_ERR_ROLE_NONE || r == EL_ERR_BOUND_OTHER))
-		(void)ak_cache_put(cfg, user, blob, now, r, r == 0 ? line : NULL);
+	if (verified && (r == 0 || r == EL_ERR_ROLE_NONE || r == EL_ERR_BOUND_OTHER))
+		(void)ak_cache_put(cfg, user, blob, now, d);
 	if (r == 0)
-		printf("%s\n", line);
+		grant(cfg, user, d, now);
 done:
+	free(d);
 	fflush(stdout);
 	closelog();
 	return 0;

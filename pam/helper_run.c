@@ -8,7 +8,12 @@
  *   - a fixed argv and a fixed environment (PATH only),
  *   - umask 022, sane rlimits (core 0), default signal dispositions, an
  *     empty signal mask, no supplementary groups, real/effective/saved
- *     uid and gid 0 (so the caller can neither signal nor ptrace it),
+ *     uid and gid 0 (so the caller can neither signal nor ptrace it
+ *     directly),
+ *   - its own session (setsid: terminal signals and kill(-pgrp) of the
+ *     caller's job miss it), cwd "/", default nice, scheduling policy, I/O
+ *     priority and oom_score_adj (the caller could set those on the setuid
+ *     process before it forked us),
  *   - fds 0 and 1 = one end of a socketpair to us, fd 2 = /dev/null, no
  *     other descriptor,
  * and everything it says is checked (proto.h) and bounded: frame size,
@@ -27,8 +32,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sched.h>
 #include <time.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -38,6 +45,10 @@
 #include "names.h"
 #include "pam_ctx.h"
 #include "proto.h"
+
+/* linux/ioprio.h: "no class set" = the default, the best-effort level derived from nice. */
+#define IOPRIO_WHO_PROCESS 1
+#define IOPRIO_DEFAULT 0
 
 static const struct {
 	int res;
@@ -117,6 +128,29 @@ static void child_exec(const char *path, int sock, int devnull)
 	}
 	if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		_exit(127);
+	/* Out of the caller's reach: a session and process group of its own (a
+	 * terminal's SIGTSTP/SIGINT or kill(-pgrp) from the caller of setuid su
+	 * never reach it), no cwd of theirs, and the default nice value,
+	 * scheduling policy, I/O priority and OOM score, whatever they set on
+	 * the process that became su (nice 19, SCHED_IDLE, ionice idle,
+	 * oom_score_adj 1000 would let them slow it or have it killed while it
+	 * holds users.lock). */
+	if (setsid() < 0 || chdir("/") < 0)
+		_exit(127);
+	{
+		struct sched_param sp = { .sched_priority = 0 };
+		int fd;
+
+		if (setpriority(PRIO_PROCESS, 0, 0) < 0 || sched_setscheduler(0, SCHED_OTHER, &sp) < 0 ||
+		    syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_DEFAULT) < 0)
+			_exit(127);
+		fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+		/* No /proc (a chroot): nothing to reset, nobody to set it either. */
+		if (fd >= 0 && write(fd, "0", 1) != 1)
+			_exit(127);
+		if (fd >= 0)
+			close(fd);
+	}
 	execve(path, argv, envp);
 	_exit(127);
 }
@@ -144,14 +178,13 @@ static const char *printable(char *buf, size_t len, const char *s)
 static int send_request(struct run *rn, const char *op)
 {
 	char uidbuf[16], frame[PROTO_FRAME_MAX], service[128], rhost[256], tty[128];
-	struct passwd *pw;
 	const char *fields[PROTO_REQUEST_FIELDS];
 	long len;
 
-	/* The uid NSS gives this name in the host right now: what sshd will
-	 * run the session as. The helper's writer refuses to record another. */
-	pw = getpwnam(rn->ctx->user);
-	snprintf(uidbuf, sizeof(uidbuf), "%u", pw && pw->pw_uid != 0 ? (unsigned)pw->pw_uid : 0u);
+	/* The uid the host holds for this name (session.c: what NSS first told
+	 * this process, e.g. sshd at the connection's start): what the session
+	 * will run as. The helper's writer refuses to record another. 0: unknown. */
+	snprintf(uidbuf, sizeof(uidbuf), "%u", (unsigned)pam_session_uid(rn->ctx->user));
 	fields[0] = PROTO_VERSION;
 	fields[1] = op;
 	fields[2] = rn->ctx->user;

@@ -4,6 +4,7 @@
 #define EL_PAM_CTX_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <security/pam_modules.h>
 
 #include "conf.h"
@@ -45,5 +46,14 @@ struct helper_result {
  * PAM_AUTHINFO_UNAVAIL when the helper could not be run, died, overran its
  * time or said anything malformed. */
 int helper_run(struct pam_ctx *ctx, const char *op, struct helper_result *ret);
+
+/* session.c: the UID the host holds for user (what our NSS module first
+ * told this process, else a lookup now; 0 = unknown). */
+uint32_t pam_session_uid(const char *user);
+/* The checks before a directory user's session opens: the name still has
+ * the UID the host resolved (getpwnam now and the user database agree with
+ * it), and a home that exists is the user's and not group/world-writable.
+ * PAM_SUCCESS, or PAM_SESSION_ERR (logged, and said to the user). */
+int pam_session_check(struct pam_ctx *ctx);
 
 #endif

@@ -199,6 +199,8 @@ EL_PUBLIC int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const
 
 	pr = pamctx_open(&ctx, pamh, flags, argc, argv);
 	if (pr == PAM_SUCCESS)
+		pr = pam_session_check(&ctx);
+	if (pr == PAM_SUCCESS)
 		pam_syslog(pamh, LOG_INFO, "session opened for directory user '%.64s' rhost=%.64s", ctx.user, ctx.rhost);
 	pamctx_close(&ctx);
 	return pr;

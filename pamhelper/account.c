@@ -41,7 +41,7 @@
 #include "arm.h"
 #include "auth.h"
 #include "authz.h"
-#include "certgrant.h"
+#include "certlogin.h"
 #include "conv.h"
 #include "http.h"
 #include "localfiles.h"
@@ -147,13 +147,9 @@ static int account_decide(struct hctx *ctx)
 	if (local_group_exists(ctx->user))
 		return EL_ERR_NOT_OURS;		/* the writer would refuse it too: never a directory user */
 	if (strcmp(ctx->tty, "ssh") == 0) {
-		r = certgrant_recent(ctx->cfg, ctx->user, time(NULL));
-		if (r < 0) {
-			log_detail(ctx, LOG_NOTICE, "account refused", NULL,
-				   r == EL_ERR_NOT_FOUND ? "sshd login without a certificate granted by authorized-keys "
-							   "in the last minute" : el_strerror(r));
-			return EL_ERR_NO_CERT_GRANT;
-		}
+		r = certlogin_consume(ctx);	/* certlogin.c: bind and record after sshd's proof */
+		if (r < 0)
+			return r;
 	}
 	r = load_stored(ctx, &s);
 	if (r < 0)

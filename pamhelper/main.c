@@ -120,6 +120,14 @@ static int run(struct hctx *ctx, const struct request *rq)
 	/* The module checked both already; the helper does not take its word for it. */
 	if (!name_is_ours(ctx->cfg, ctx->user) || local_user_exists(ctx->user))
 		return PAM_IGNORE;
+	/* sshd (PAM_TTY "ssh") holds a passwd entry from the connection's start
+	 * and runs the session as its UID: a UID the module could not tell is
+	 * never "no check" there. */
+	if (ctx->announced_uid == 0 && strcmp(ctx->tty, "ssh") == 0) {
+		hlog(ctx, LOG_ERR, "%s refused: user '%.64s' rhost=%.64s: the host's UID for the name is unknown "
+		     "(is 'entra' in the passwd line of /etc/nsswitch.conf?)", rq->op, ctx->user, ctx->rhost);
+		return strcmp(rq->op, "auth") == 0 ? PAM_AUTH_ERR : PAM_PERM_DENIED;
+	}
 	if (strcmp(rq->op, "auth") == 0)
 		return auth_run(ctx);
 	return account_run(ctx);

@@ -426,12 +426,13 @@ class InstalledHost:
         return (f"setpriv --reuid={q(user)} --regid={q(user)} --init-groups "
                 f"env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/tmp LC_ALL=C bash -c {q(command)}")
 
-    def pty(self, command, steps, env=None, user=None, timeout=None):
+    def pty(self, command, steps, env=None, user=None, timeout=None, before_answer=None):
         """Run `command` (a shell string) in the namespace on a pseudo-terminal, as `user` (root
         if None) with exactly the environment `env` (PATH added if missing). steps: a list of
         (regex, answer): wait until regex appears in the output after the previous match, then
         type answer + newline. Returns (exit status, all output). A negative status means a
-        signal killed the command."""
+        signal killed the command. before_answer(i): called before the i-th answer is typed (the
+        command is waiting at that prompt)."""
         env = dict(env or {})
         env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
         envargs = [f"{k}={v}" for k, v in env.items()]
@@ -458,6 +459,8 @@ class InstalledHost:
                     m = re.search(steps[0][0].encode(), out[pos:])
                     if m:
                         pos += m.end()
+                        if before_answer:
+                            before_answer(len(steps))
                         os.write(master, steps[0][1].encode() + b"\n")
                         steps.pop(0)
                         continue

@@ -27,15 +27,15 @@ static bool user_ok(const char *user)
 	return true;
 }
 
-/* dir = {state_dir}/CERTGRANT_DIR and buf = the record of user in it. */
-static int grant_path(const struct el_config *cfg, const char *user, char *buf, size_t len, char *dir,
-		      size_t dlen)
+/* dir = {state_dir}/sub and buf = the record of user in it. */
+static int record_path(const struct el_config *cfg, const char *sub, const char *user, char *buf, size_t len,
+		       char *dir, size_t dlen)
 {
 	int n;
 
 	if (!user_ok(user))
 		return EL_ERR_INVAL;
-	n = snprintf(dir, dlen, "%s/%s", cfg->state_dir, CERTGRANT_DIR);
+	n = snprintf(dir, dlen, "%s/%s", cfg->state_dir, sub);
 	if (n < 0 || (size_t)n >= dlen)
 		return EL_ERR_RANGE;
 	n = snprintf(buf, len, "%s/%s", dir, user);
@@ -47,7 +47,7 @@ int certgrant_record(const struct el_config *cfg, const char *user, const char *
 	char dir[4096], path[4096], line[128];
 	int r, n;
 
-	r = grant_path(cfg, user, path, sizeof(path), dir, sizeof(dir));
+	r = record_path(cfg, CERTGRANT_DIR, user, path, sizeof(path), dir, sizeof(dir));
 	if (r < 0)
 		return r;
 	r = dir_make_private(cfg->state_dir, dir);
@@ -59,34 +59,47 @@ int certgrant_record(const struct el_config *cfg, const char *user, const char *
 	return file_replace_private(path, line, (size_t)n);
 }
 
-/* The grant time of user's record, after the ownership and mode checks. */
-static int read_grant(const struct el_config *cfg, const char *user, long long *ret_t)
+/* Read user's record in sub into buf (NUL-terminated), after the ownership and mode checks. */
+static int read_record(const struct el_config *cfg, const char *sub, const char *user, char *buf, size_t len,
+		       char *ret_path, size_t pathlen)
 {
-	char dir[4096], path[4096], buf[128];
+	char dir[4096];
 	struct stat st;
-	long long t;
 	ssize_t got;
 	int fd, r;
 
-	r = grant_path(cfg, user, path, sizeof(path), dir, sizeof(dir));
+	r = record_path(cfg, sub, user, ret_path, pathlen, dir, sizeof(dir));
 	if (r < 0)
 		return r;
 	if (lstat(dir, &st) < 0)
 		return errno == ENOENT ? EL_ERR_NOT_FOUND : EL_ERR_IO;
 	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077))
 		return EL_ERR_INSECURE;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = open(ret_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? EL_ERR_NOT_FOUND : EL_ERR_IO;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077)) {
 		close(fd);
 		return EL_ERR_INSECURE;
 	}
-	got = read(fd, buf, sizeof(buf) - 1);
+	got = read(fd, buf, len - 1);
 	close(fd);
 	if (got <= 0)
 		return EL_ERR_CORRUPT;
 	buf[got] = '\0';
+	return 0;
+}
+
+/* The grant time of user's record. */
+static int read_grant(const struct el_config *cfg, const char *user, long long *ret_t)
+{
+	char path[4096], buf[128];
+	long long t;
+	int r;
+
+	r = read_record(cfg, CERTGRANT_DIR, user, buf, sizeof(buf), path, sizeof(path));
+	if (r < 0)
+		return r;
 	{
 		char *sp = strchr(buf, ' '), *end = NULL;
 
@@ -125,11 +138,106 @@ int certgrant_last(const struct el_config *cfg, const char *user, time_t *ret_ti
 
 int certgrant_clear(const struct el_config *cfg, const char *user)
 {
+	static const char *const subs[] = { CERTGRANT_DIR, CERTPENDING_DIR };
 	char dir[4096], path[4096];
 	int r;
 
-	r = grant_path(cfg, user, path, sizeof(path), dir, sizeof(dir));
+	/* The grant and a decision still pending for the PAM account stage. */
+	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
+		r = record_path(cfg, subs[i], user, path, sizeof(path), dir, sizeof(dir));
+		if (r < 0)
+			return r;
+		if (unlink(path) < 0 && errno != ENOENT)
+			return EL_ERR_IO;
+	}
+	return 0;
+}
+
+static bool guid_ok(const char *s)
+{
+	if (!s || strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? s[i] != '-' : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	}
+	return true;
+}
+
+/* Parse a pending record (role 0 = conflict). 0 or EL_ERR_CORRUPT. */
+static int parse_pending(const char *buf, struct certgrant_pending *ret)
+{
+	struct certgrant_pending p = { 0 };
+	char *end;
+	long version;
+	int role, used = 0;
+
+	errno = 0;
+	version = strtol(buf, &end, 10);
+	if (errno || end == buf || *end != ' ' || version != CERTPENDING_VERSION)
+		return EL_ERR_CORRUPT;	/* a newer version is refused, never misread */
+	if (sscanf(end, " %36s %36s %d %lld%n", p.oid, p.tid, &role, &p.at, &used) != 4 || end[used] != '\n' ||
+	    end[used + 1] != '\0' || !guid_ok(p.oid) || !guid_ok(p.tid) || role < 0 || role > 2)
+		return EL_ERR_CORRUPT;
+	p.role = role;
+	*ret = p;
+	return 0;
+}
+
+static bool pending_fresh(const struct el_config *cfg, const struct certgrant_pending *p, time_t now)
+{
+	return p->at <= (long long)now + cfg->clock_skew && (long long)now - p->at <= CERTGRANT_WINDOW;
+}
+
+int certgrant_pending_put(const struct el_config *cfg, const char *user, const char *oid, const char *tid, int role,
+			  time_t now)
+{
+	char dir[4096], path[4096], line[160], old[160];
+	struct certgrant_pending prev;
+	int r, n;
+
+	if (!guid_ok(oid) || !guid_ok(tid) || (role != 1 && role != 2))
+		return EL_ERR_INVAL;
+	r = record_path(cfg, CERTPENDING_DIR, user, path, sizeof(path), dir, sizeof(dir));
 	if (r < 0)
 		return r;
-	return unlink(path) < 0 && errno != ENOENT ? EL_ERR_IO : 0;
+	r = dir_make_private(cfg->state_dir, dir);
+	if (r < 0)
+		return r;
+	/* Two objects' certificates for one name within the window: the account
+	 * stage cannot tell whose signature sshd verified (it does not see the
+	 * certificate), so neither decision may be consumed: a conflict (role 0). */
+	if (read_record(cfg, CERTPENDING_DIR, user, old, sizeof(old), path, sizeof(path)) == 0 &&
+	    parse_pending(old, &prev) == 0 && pending_fresh(cfg, &prev, now) &&
+	    (prev.role == 0 || strcmp(prev.oid, oid) != 0 || strcmp(prev.tid, tid) != 0))
+		role = 0;
+	n = snprintf(line, sizeof(line), "%d %s %s %d %lld\n", CERTPENDING_VERSION, oid, tid, role, (long long)now);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return EL_ERR_RANGE;
+	return file_replace_private(path, line, (size_t)n);
+}
+
+int certgrant_pending_take(const struct el_config *cfg, const char *user, time_t now, struct certgrant_pending *ret)
+{
+	struct certgrant_pending p;
+	char path[4096], buf[160];
+	int r;
+
+	r = read_record(cfg, CERTPENDING_DIR, user, buf, sizeof(buf), path, sizeof(path));
+	if (r < 0)
+		return r;
+	/* One decision, one login: gone whatever it says. */
+	if (unlink(path) < 0)
+		return EL_ERR_IO;
+	r = parse_pending(buf, &p);
+	if (r < 0)
+		return r;
+	if (!pending_fresh(cfg, &p, now))
+		return EL_ERR_NOT_FOUND;
+	if (p.role == 0)
+		return EL_ERR_BOUND_OTHER;	/* two objects asked for the name at once */
+	*ret = p;
+	return 0;
 }

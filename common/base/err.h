@@ -23,7 +23,7 @@
 	X(EL_ERR_CONFIG, "configuration error") \
 	X(EL_ERR_INSECURE, "file has unsafe owner or permissions") \
 	X(EL_ERR_CORRUPT, "file is corrupt") \
-	X(EL_ERR_LOCK, "could not take the lock") \
+	X(EL_ERR_LOCK, "the user database is locked by another process (a stopped or hung entra-login? see users.lock in /proc/locks); try again") \
 	X(EL_ERR_FULL, "no free id left in the range") \
 	X(EL_ERR_HTTP_CONNECT, "identity provider unreachable") \
 	X(EL_ERR_HTTP_TIMEOUT, "identity provider timed out") \

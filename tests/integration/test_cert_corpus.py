@@ -193,7 +193,13 @@ def test_name_bound_to_another_oid_refused(env, fake):
     first = sshcert.entra_cert(fake.key("k1").key, u, "bob@contoso.com", BOB_OID, TENANT)
     res = run_ak(iso, "bob@contoso.com", first)
     assert res.stdout.startswith("cert-authority,"), res.stderr
-    assert (state / "certgrant" / "bob@contoso.com").exists()
+    # the query binds nothing (issue 19): it leaves a decision for PAM account, no grant
+    assert (state / "certpending" / "bob@contoso.com").exists()
+    assert not (state / "certgrant").exists() and not (state / "users.db").exists()
+    # bob bound to BOB_OID (as a proven login would), imported here
+    (iso.etc / "aadpasswd-bob").write_text(f"bob@contoso.com:{BOB_OID}:1000077:1000077:Bob:/home/bob:/bin/bash\n")
+    res = iso.run(f"{CLI} import-aadpasswd --apply /etc/aadpasswd-bob")
+    assert res.returncode == 0 and "1 imported" in res.stdout, res.stdout + res.stderr
     other = sshcert.entra_cert(fake.key("k1").key, u, "bob@contoso.com", OID2, TENANT)
     res = run_ak(iso, "bob@contoso.com", other)
     assert res.stdout == "" and "EL_ERR_BOUND_OTHER" in res.stderr, res

@@ -8,6 +8,7 @@ account stage of cron's and login's PAM stacks, for an admin, a user, a director
 role and local users. The default role_sources (claims, static) is kept, as the issue reproduced.
 """
 import re
+import time
 
 import pytest
 
@@ -370,3 +371,44 @@ def test_reused_upn_after_purge_gets_neither_the_uid_nor_the_files(host, mfake):
     assert uid2 != uid1
     assert f"HOME=/home/{user}.{uid2}" in res.stdout and "NOSECRET" in res.stdout, res.stdout
     assert host.run(f"stat -c %u /home/{q(user)}/secret").stdout.strip() == uid1
+
+
+def test_caller_of_setuid_su_cannot_stop_or_slow_the_helper(host, mfake):
+    """Issue 19 item 7: the unprivileged caller of setuid su sets nice 19, ionice idle and
+    oom_score_adj 1000 on the process that becomes su, and stops su's process group (as a
+    terminal's Ctrl-Z does, whatever the permissions). The root helper su starts must have its own
+    session, cwd /, and the default nice, scheduling policy, I/O class and OOM score, and keep
+    running. Before the fix: it inherited all of them and stopped with su."""
+    user = "bob@contoso.com"
+    mfake.auto("approve", upn=user, roles=[USER_APP_ROLE], count=1)
+    seen = {}
+
+    def inspect(_):
+        if seen:
+            return
+        helper = host.run("pgrep -x pam-helper").stdout.split()
+        su = host.run("pgrep -x su").stdout.split()
+        assert len(helper) == 1 and len(su) == 1, (helper, su)
+        h, s = helper[0], su[0]
+        seen["helper"] = host.run(f"ps -o pgid=,sid=,ni=,cls= -p {h}; ionice -p {h}; cat /proc/{h}/oom_score_adj; "
+                                  f"readlink /proc/{h}/cwd").stdout.split("\n")
+        seen["su"] = host.run(f"ps -o pgid=,sid=,ni=,cls= -p {s}; ionice -p {s}; cat /proc/{s}/oom_score_adj").stdout
+        pgid = seen["su"].split()[0]
+        host.run(f"kill -STOP -- -{pgid}")
+        try:
+            time.sleep(0.3)
+            seen["state"] = host.run(f"ps -o stat= -p {h}").stdout.strip()
+        finally:
+            host.run(f"kill -CONT -- -{pgid}")
+
+    rc, out = host.pty(f"echo 1000 > /proc/self/oom_score_adj; exec nice -n 19 ionice -c 3 su {q(user)} -c 'echo INSIDE'",
+                       DEVICE_STEPS, user=UNPRIV, before_answer=inspect)
+    assert rc == 0 and "INSIDE" in out, out
+    su_pgid, su_sid, su_ni, su_cls = seen["su"].split()[:4]
+    assert su_ni == "19" and "idle" in seen["su"] and seen["su"].split()[-1] == "1000", seen   # the caller's settings
+    h_pgid, h_sid, h_ni, h_cls = seen["helper"][0].split()
+    assert h_sid != su_sid and h_pgid != su_pgid, seen
+    assert h_ni == "0" and h_cls == "TS", seen
+    assert "idle" not in seen["helper"][1], seen
+    assert seen["helper"][2] == "0" and seen["helper"][3] == "/", seen
+    assert "T" not in seen["state"], seen

@@ -497,3 +497,21 @@ def test_request_on_the_wire(tmp_path, config, fake):
     req = eval(report.read_text())  # noqa: S307 - written by our own script above
     assert len(req) == 11 and req[0] == b"1" and req[1] == b"auth" and req[2] == USER.encode()
     assert all(len(f) < 256 and not any(c < 0x20 for c in f) for f in req), req
+
+
+def test_unknown_uid_is_never_no_check_for_sshd(config, fake, state_dir):
+    """Issue 19 item 1: sshd (PAM_TTY "ssh") runs the session as the passwd entry it looked up at
+    the connection's start; a request that announces no uid (0) is refused there, never recorded
+    unchecked. Elsewhere (cron, su from root) 0 still means "nothing announced". Before the fix:
+    the sshd login was recorded with whatever UID the writer picked."""
+    tok = fake.mint("access_v2", upn=USER, roles=[USER_APP_ROLE])
+    parts = token_parts(tok).split("\n")
+    rc, frames = helper_exchange(good_request(config, op="auth", mode="token", tty="ssh", service="sshd", uid="0"),
+                                 answers=parts)
+    assert rc == 0
+    results = [body.split(b"\0") for t, body in frames if t == 9]
+    assert results and results[0][0] != b"0", frames
+    assert any(t == 6 and b"the host's UID for the name is unknown" in body for t, body in frames), frames
+    listed = subprocess.run([str(BUILD / "entra-login"), "--config", str(config), "users"], capture_output=True,
+                            text=True)
+    assert USER not in listed.stdout, listed.stdout

@@ -1,7 +1,9 @@
 """Entra SSH certificates against a real sshd with the drop-in and the stock OpenSSH client
 (issue 14, "what it must show" 1): certificates from the fake, requested as `az ssh cert` does."""
 import os
+import pathlib
 import subprocess
+import time
 
 import pytest
 
@@ -196,3 +198,90 @@ def test_service_principal_by_app_id(tmp_path, fake, public_state_dir, enabled):
             assert res.returncode != 0 and "uid=" not in res.stdout
     finally:
         env.stop()
+
+
+def state_of(env, name):
+    """users.db byte for byte, the certificate grant of name, and `show`."""
+    state = env.state
+    grant = state / "certgrant" / name
+    return ((state / "users.db").read_bytes() if (state / "users.db").exists() else b"",
+            grant.read_bytes() if grant.exists() else None,
+            env.iso.run(f"{CLI} show {name}").stdout)
+
+
+def test_public_certificate_without_its_key_writes_nothing(sshd, fake, tmp_path):
+    """Issue 19 item 5: sshd runs authorized-keys for the client's unsigned query, so whoever holds a
+    copy of a public certificate can make it run. That binds nothing, records no login and grants
+    nothing; only a login that proves the key (PAM account, after sshd checked the signature) does.
+    Before the fix: the keyless offer bound dora's name and wrote the grant."""
+    state = pathlib.Path(next(line.split("=", 1)[1].strip() for line in
+                              (sshd.iso.etc / "entra-login.conf").read_text().splitlines()
+                              if line.startswith("state_dir")))
+    sshd.state = state
+    c = CertClient(fake, tmp_path / "az-keyless")
+    assert sshd.ssh_key(USER, "true", c.key_path, c.device_code(USER), tag="b0").returncode == 0  # a users.db
+    cert = c.device_code("dora@contoso.com")
+    nokey = tmp_path / "nokey"
+    nokey.mkdir()
+    (nokey / "id.pub").write_text(cert.read_text().split()[0].replace("-cert-v01@openssh.com", "") + " "
+                                  + subprocess.run(["ssh-keygen", "-y", "-f", str(c.key_path)], capture_output=True,
+                                                   text=True, check=True).stdout.split()[1] + "\n")
+    before = state_of(sshd, "dora@contoso.com")
+    # 1. the stock client offering the certificate without its private key (query only)
+    res = sshd.ssh_key("dora@contoso.com", "id", nokey / "id.pub", cert, tag="nokey")
+    assert res.returncode != 0 and "uid=" not in res.stdout
+    assert state_of(sshd, "dora@contoso.com") == before
+    assert (state / "certpending" / "dora@contoso.com").exists(), sshd.log()[-3000:]  # it was asked and said yes
+    # 2. the query run by hand, as sshd runs it
+    blob = cert.read_text().split()[1]
+    q = sshd.iso.run(f"{CLI} authorized-keys dora@contoso.com ssh-rsa-cert-v01@openssh.com {blob}")
+    assert q.stdout.startswith("cert-authority,principals=\"dora@contoso.com\""), q.stdout + q.stderr
+    assert state_of(sshd, "dora@contoso.com") == before
+    assert "dora@contoso.com" not in sshd.iso.run(f"{CLI} users").stdout
+    # a real login with the key binds and works, and is recorded
+    res = sshd.ssh_key("dora@contoso.com", "id -un", c.key_path, cert, tag="withkey")
+    assert res.returncode == 0 and res.stdout.strip() == "dora@contoso.com", res.stderr + sshd.log()[-3000:]
+    after = state_of(sshd, "dora@contoso.com")
+    assert after[0] != before[0] and after[1] is not None and "(the last login was by certificate)" in after[2]
+    assert not (state / "certpending" / "dora@contoso.com").exists()      # one decision, one login
+
+
+def test_cached_grant_is_not_reused_once_the_certificate_expired(sshd, tmp_path):
+    """Issue 19 item 8: the decision cache re-checks the certificate's validity window at use. An
+    entry written by hand for user + blob (the blob is not even a certificate: a cache hit never
+    parses it): inside its window it answers, past valid_before it is a miss (and the garbage
+    blob is then refused). Before the fix: the cached line was printed for the expired one."""
+    import hashlib
+    state = pathlib.Path(next(line.split("=", 1)[1].strip() for line in
+                              (sshd.iso.etc / "entra-login.conf").read_text().splitlines()
+                              if line.startswith("state_dir")))
+    cache = state / "akcache"
+    cache.mkdir(mode=0o700, exist_ok=True)
+    cache.chmod(0o700)
+    user, oid, tid = "erin@contoso.com", oid_for("erin@contoso.com"), TENANT
+    now = int(time.time())
+    for tag, valid_before, printed in (("live", now + 600, True), ("expired", now - 1, False)):
+        blob = "AAAA" + tag
+        entry = cache / hashlib.sha256(user.encode() + b"\0" + blob.encode()).hexdigest()
+        entry.write_text(f"2 0 {now - 600} {valid_before} {oid} {tid} 1 cert-authority,principals=\"{user}\" "
+                         f"ssh-rsa AAAAcached{tag}\n")
+        entry.chmod(0o600)
+        res = sshd.iso.run(f"{CLI} authorized-keys {user} ssh-rsa-cert-v01@openssh.com {blob}")
+        assert (f"AAAAcached{tag}" in res.stdout) == printed, (tag, res.stdout, res.stderr)
+
+
+def test_certificate_refused_for_no_role_demotes_the_stored_role(sshd, fake, tmp_path):
+    """Issue 19 item 2: as the token path does, a certificate found to hold no role any more
+    demotes the stored role (aad_users / aad_admins follow at once). Before the fix: the stored
+    role stayed 'user' and NSS kept bob in aad_users."""
+    c = CertClient(fake, tmp_path / "az-bob-demote")
+    cert = c.device_code(USER)
+    res = sshd.ssh_key(USER, "id", c.key_path, cert, tag="d1")
+    assert res.returncode == 0 and "aad_users" in res.stdout, res.stderr + sshd.log()[-3000:]
+    conf = sshd.iso.etc / "entra-login.conf"
+    conf.write_text(conf.read_text().replace(f"static_users = {USER}, ", "static_users = "))
+    res = sshd.ssh_key(USER, "id", c.key_path, c.refresh(), tag="d2")
+    assert res.returncode != 0 and "uid=" not in res.stdout
+    show = sshd.iso.run(f"{CLI} show {USER}").stdout
+    assert "role: none" in show, show
+    assert USER not in sshd.iso.run("getent group aad_users").stdout

@@ -148,10 +148,71 @@ static void test_ssh_config_keys(void **state)
 	assert_int_equal(cfg_parse("t", text, strlen(text), &cfg, err, sizeof(err)), EL_ERR_CONFIG);
 }
 
+#define TID "6e2d6a5c-7f3b-4a8e-9c41-2b5d8f0e1a37"
+
+/* Issue 19 item 5: the pending decision authorized-keys leaves is taken once, within the window. */
+static void test_pending_decision(void **state)
+{
+	char *d = tmpdir(), path[512];
+	struct el_config *cfg = config("", d);
+	struct certgrant_pending p;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(certgrant_pending_take(cfg, "alice@contoso.com", 1000, &p), EL_ERR_NOT_FOUND);
+	assert_int_equal(certgrant_pending_put(cfg, "alice@contoso.com", OID, TID, 2, 1000), 0);
+	/* a pending decision is not a grant */
+	assert_int_equal(certgrant_recent(cfg, "alice@contoso.com", 1000), EL_ERR_NOT_FOUND);
+	assert_int_equal(certgrant_pending_take(cfg, "alice@contoso.com", 1000 + CERTGRANT_WINDOW, &p), 0);
+	assert_string_equal(p.oid, OID);
+	assert_string_equal(p.tid, TID);
+	assert_int_equal(p.role, 2);
+	assert_int_equal(p.at, 1000);
+	/* one decision, one login */
+	assert_int_equal(certgrant_pending_take(cfg, "alice@contoso.com", 1000, &p), EL_ERR_NOT_FOUND);
+	/* too old, or from the future */
+	assert_int_equal(certgrant_pending_put(cfg, "alice@contoso.com", OID, TID, 1, 1000), 0);
+	assert_int_equal(certgrant_pending_take(cfg, "alice@contoso.com", 1000 + CERTGRANT_WINDOW + 1, &p),
+			 EL_ERR_NOT_FOUND);
+	assert_int_equal(certgrant_pending_put(cfg, "alice@contoso.com", OID, TID, 1, 1000), 0);
+	assert_int_equal(certgrant_pending_take(cfg, "alice@contoso.com", 1000 - 121, &p), EL_ERR_NOT_FOUND);
+	/* two objects for one name within the window: a conflict, never consumed as either */
+	assert_int_equal(certgrant_pending_put(cfg, "alice@contoso.com", OID, TID, 2, 1000), 0);
+	assert_int_equal(certgrant_pending_put(cfg, "alice@contoso.com", SP, TID, 1, 1001), 0);
+	assert_int_equal(certgrant_pending_put(cfg, "alice@contoso.com", OID, TID, 2, 1002), 0);
+	assert_int_equal(certgrant_pending_take(cfg, "alice@contoso.com", 1003, &p), EL_ERR_BOUND_OTHER);
+	/* the same object again is no conflict; an old other one is none either */
+	assert_int_equal(certgrant_pending_put(cfg, "alice@contoso.com", SP, TID, 1, 1000), 0);
+	assert_int_equal(certgrant_pending_put(cfg, "alice@contoso.com", OID, TID, 2, 1000 + CERTGRANT_WINDOW + 1), 0);
+	assert_int_equal(certgrant_pending_put(cfg, "alice@contoso.com", OID, TID, 2, 1000 + CERTGRANT_WINDOW + 2), 0);
+	assert_int_equal(certgrant_pending_take(cfg, "alice@contoso.com", 1000 + CERTGRANT_WINDOW + 2, &p), 0);
+	assert_string_equal(p.oid, OID);
+	/* bad input is never written */
+	assert_int_equal(certgrant_pending_put(cfg, "alice@contoso.com", "nope", TID, 1, 1000), EL_ERR_INVAL);
+	assert_int_equal(certgrant_pending_put(cfg, "alice@contoso.com", OID, TID, 0, 1000), EL_ERR_INVAL);
+	assert_int_equal(certgrant_pending_put(cfg, "../x", OID, TID, 1, 1000), EL_ERR_INVAL);
+	/* a newer format version is refused, never misread */
+	snprintf(path, sizeof(path), "%s/" CERTPENDING_DIR "/alice@contoso.com", d);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "2 " OID " " TID " 2 1000\n");
+	fclose(f);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(certgrant_pending_take(cfg, "alice@contoso.com", 1000, &p), EL_ERR_CORRUPT);
+	/* not private: refused */
+	assert_int_equal(certgrant_pending_put(cfg, "alice@contoso.com", OID, TID, 1, 1000), 0);
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(certgrant_pending_take(cfg, "alice@contoso.com", 1000, &p), EL_ERR_INSECURE);
+	cfg_free(cfg);
+	rm_tree(d);
+	free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_grant_window),
+		cmocka_unit_test(test_pending_decision),
 		cmocka_unit_test(test_grant_file_must_be_private),
 		cmocka_unit_test(test_grant_names),
 		cmocka_unit_test(test_service_principal_names),
