@@ -102,9 +102,9 @@ static int decide(const struct el_config *cfg, const char *user, const char *b64
 		 * is what the role sources say right now (the refresh timer would write
 		 * the same), and udb_check_binding passed, so if the name is bound it is
 		 * bound to this certificate's oid+tid. */
-		int s = udb_set_role(cfg, cv.name, UDB_ROLE_NONE);
+		int s = udb_set_role(cfg, cv.name, cv.oid, cv.tid, UDB_ROLE_NONE, UDB_SRC_UNKNOWN);
 
-		if (s < 0 && s != EL_ERR_NOT_FOUND)
+		if (s < 0 && s != EL_ERR_BINDING_CHANGED)
 			refuse(user, cv.oid, s, "could not record the demotion");
 	}
 	if (r < 0) {
