@@ -143,6 +143,7 @@ int auth_bind_and_authorize(struct hctx *ctx, const struct jwt_claims *claims)
 	r = authz_record_login(ctx, claims->name, claims->oid, claims->tid, claims->display_name, to_udb(role));
 	if (r < 0)
 		return r;
+	authz_sync_groups(ctx, claims->name, claims->oid);	/* issue 21 */
 	keep_decision(ctx, claims, role);
 	return 0;
 }

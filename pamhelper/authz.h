@@ -27,6 +27,9 @@ int authz_resolve(const struct hctx *ctx, const struct role_input *in, enum el_r
 int authz_record_login(const struct hctx *ctx, const char *name, const char *oid, const char *tid,
 		       const char *display, enum udb_role role);
 
+/* groups = mapped: map name's Entra groups now (groups_sync.c); logs, never fails. */
+void authz_sync_groups(const struct hctx *ctx, const char *name, const char *oid);
+
 /* The user-facing sentence for a refused role decision (one sentence, what to do next). */
 const char *authz_message(int r);
 
