@@ -61,7 +61,7 @@ int gdb_lookup_gid(const struct gdb *db, uint32_t gid, struct gdb_group *ret) EL
 int gdb_user_gids(const struct gdb *db, uint32_t uid, const uint32_t **ret_gids, uint32_t *ret_n) EL_MUST_CHECK;
 
 /* Linux group name of a directory attribute: ASCII letters lower-cased,
- * [a-z0-9_.-] kept, every other byte (space, '@', UTF-8) becomes '_' (runs
+ * [a-z0-9_.-] kept, every other byte (space, '@', UTF-8) becomes '-' (runs
  * collapse to one), leading '-' '.' '_' dropped, at most GDB_NAME_MAX
  * bytes (trailing '-' '.' '_' dropped after the cut). Refused (EL_ERR_INVAL)
  * when nothing is left or only digits are (a numeric name reads as a gid).

@@ -313,10 +313,10 @@ int gdb_sanitize_name(const char *raw, char *buf, size_t len)
 		if (c >= 'A' && c <= 'Z')
 			c = (char)(c + 32);
 		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
-			c = '_';
+			c = '-';
 		if (o == 0 && (c == '_' || c == '.' || c == '-'))
 			continue;
-		if (c == '_' && buf[o - 1] == '_')
+		if (c == '-' && buf[o - 1] == '-')
 			continue;
 		buf[o++] = c;
 	}

@@ -64,13 +64,19 @@ int groupmap_role(const struct el_config *cfg, const struct role_input *in, uint
 	return 0;
 }
 
+/* Owned copies of one mapped group's id and name (g is freed before the write). */
+struct gname {
+	char oid[EL_GUID_LEN + 1];
+	char name[GDB_NAME_MAX + 1];
+};
+
 /* The mappable groups of g (filter passed, usable name) for uid. */
 static int to_change(const struct el_config *cfg, const struct graph_groups *g, uint32_t uid,
-		     struct gdb_in_group **ret_in, char (**ret_names)[GDB_NAME_MAX + 1], struct gdb_change *ret_ch,
+		     struct gdb_in_group **ret_in, struct gname **ret_names, struct gdb_change *ret_ch,
 		     gdb_refused_fn refused, void *rd)
 {
 	struct gdb_in_group *in = calloc(g->n ? g->n : 1, sizeof(*in));
-	char (*names)[GDB_NAME_MAX + 1] = calloc(g->n ? g->n : 1, sizeof(*names));
+	struct gname *names = calloc(g->n ? g->n : 1, sizeof(*names));
 	size_t n = 0;
 
 	if (!in || !names) {
@@ -79,16 +85,17 @@ static int to_change(const struct el_config *cfg, const struct graph_groups *g, 
 		return EL_ERR_NOMEM;
 	}
 	for (size_t i = 0; i < g->n; i++) {
-		if (!g->items[i].name || gdb_sanitize_name(g->items[i].name, names[n], sizeof(names[n])) < 0) {
+		if (!g->items[i].name || gdb_sanitize_name(g->items[i].name, names[n].name, sizeof(names[n].name)) < 0) {
 			/* Only worth a log line when the filter names the group by id. */
 			if (refused && groupmap_filter_pass(cfg, g->items[i].id, ""))
 				refused(rd, g->items[i].id, "", "no usable name in group_name_attribute");
 			continue;
 		}
-		if (!groupmap_filter_pass(cfg, g->items[i].id, names[n]))
+		if (!groupmap_filter_pass(cfg, g->items[i].id, names[n].name))
 			continue;
-		in[n].oid = g->items[i].id;
-		in[n].name = names[n];
+		memcpy(names[n].oid, g->items[i].id, sizeof(names[n].oid));
+		in[n].oid = names[n].oid;
+		in[n].name = names[n].name;
 		n++;
 	}
 	*ret_ch = (struct gdb_change){ uid, in, n };
@@ -102,7 +109,7 @@ int groupmap_user(const struct el_config *cfg, uint32_t uid, const char *oid, ui
 {
 	struct graph_groups *g = NULL;
 	struct gdb_in_group *in = NULL;
-	char (*names)[GDB_NAME_MAX + 1] = NULL;
+	struct gname *names = NULL;
 	struct gdb_change ch;
 	int r;
 
@@ -175,7 +182,7 @@ int groupmap_refresh(const struct el_config *cfg, unsigned per_user_s, gdb_refus
 	struct collect c = { 0 };
 	struct gdb_change *ch = NULL;
 	struct gdb_in_group **ins = NULL;
-	char (**names)[GDB_NAME_MAX + 1] = NULL;
+	struct gname **names = NULL;
 	size_t nch = 0;
 	int r;
 
