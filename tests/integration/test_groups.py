@@ -7,15 +7,16 @@ Logins are pamtester runs (pam_wrapper) with tokens of the fake Entra ID, whose 
 inside an Isolated namespace (test_sudo.py); one test logs in through a real sshd.
 """
 import os
+import struct
 import subprocess
 
 import pytest
 
-from conftest import BUILD, CLI
+from conftest import BUILD, CLI, NSS_MODULE
 from entra_fake import ADMIN_APP_ROLE, USER_APP_ROLE, oid_for
 from sshd_env import SshdEnv, host_config
 from test_sshd import ENTRA_SSH
-from test_roles import DENIED, OVERAGE, UNAVAIL, Host, assert_login
+from test_roles import DENIED, NSS_CALL, OVERAGE, UNAVAIL, Host, assert_login
 from test_sudo import namespace, nss_build, run  # noqa: F401 (fixture)
 from tokens import guid_for
 
@@ -107,6 +108,49 @@ def test_graph_throttled_then_answers_and_pages_are_followed(host, fake):
     assert [c["query"].get("$skiptoken") for c in calls] == [None, None, "3", "6"], calls
 
 
+def test_graph_next_link_on_another_origin_is_not_followed(host, fake):
+    # graph_url names the fake as localhost; its nextLinks say 127.0.0.1: another origin.
+    port = fake.authority.rsplit(":", 1)[1]
+    host.configure(role_sources="groups", allow_groups=G_PLAT, graph_url=f"https://localhost:{port}")
+    fake.set_groups({oid_for(ALICE): [G_MKT, G_DB, G_PLAT]})
+    fake.set_graph(page_size=2)
+    res = host.login(user=ALICE)
+    assert res.returncode != 0 and UNAVAIL in res.out, res.out
+    assert len(graph_calls(fake)) == 1
+
+
+def test_groups_db_damaged_or_unsafe_is_not_trusted(host, fake):
+    mapped(host)
+    fake.set_groups({oid_for(ALICE): [G_DB]})
+    assert_login(host.login(user=ALICE, roles=[USER_APP_ROLE]), "user")
+    db = host.state / "groups.db"
+    good = db.read_bytes()
+    assert host.members("linux-db") == [ALICE]
+    # header (the checksummed part), the group record, its name, its member list
+    hdr = good[:128]
+    goff, = struct.unpack_from("<Q", hdr, 32)
+    idoff, = struct.unpack_from("<Q", hdr, 64)
+    soff, = struct.unpack_from("<Q", hdr, 80)
+    for what, off in (("header", 24), ("record", goff + 4), ("name", soff + 2), ("member", idoff)):
+        bad = bytearray(good)
+        bad[off] ^= 0x01
+        db.write_bytes(bytes(bad))
+        assert nss_getgrnam(host, "linux-db").startswith("UNAVAIL"), what
+    db.write_bytes(good)
+    for what, change in (("world-writable", lambda: os.chmod(db, 0o666)), ("not root's", lambda: os.chown(db, 1, 1))):
+        change()
+        assert not nss_getgrnam(host, "linux-db").startswith("SUCCESS"), what
+        os.chmod(db, 0o644)
+        os.chown(db, 0, 0)
+    assert host.members("linux-db") == [ALICE]
+
+
+def nss_getgrnam(host, name):
+    env = dict(os.environ, ENTRA_LOGIN_CONF=str(host.conf))
+    return subprocess.run([str(NSS_CALL), str(NSS_MODULE), "getgrnam", name], capture_output=True, text=True,
+                          env=env, timeout=30).stdout.strip()
+
+
 # ---------------------------------------------------------------- mapping through glibc
 def test_mapped_groups_id_getent_refresh_removes(tmp_path, host, fake, nss_build):  # noqa: F811
     mapped(host)
@@ -162,6 +206,11 @@ def test_collisions_with_local_and_mapped_names_are_refused(tmp_path, host, fake
     res = run(iso, f"id -Gn {ALICE}", "getent group sudo", "getent group linux-twin")
     names = set(res[0][1][0].split())
     assert "linux-platform" in names and "linux-twin" not in names, res[0]
+    # A local group created after the mapping wins: the mapped one is hidden at once.
+    iso.add_etc("group", open("/etc/group").read() + "linux-platform:x:4343:\n")
+    late = run(iso, f"id -Gn {ALICE}", "getent group linux-platform")
+    assert "linux-platform" not in late[0][1][0].split(), late[0]
+    assert late[1][1] == ["linux-platform:x:4343:"], late[1]
     assert res[1][1] == local_sudo, res[1]                 # the local group, untouched
     assert res[2][0] == 2, res[2]                          # both twins refused
     log = syslog.text()
