@@ -1,8 +1,12 @@
 /* graph.c - transitive group memberships of one user from Microsoft Graph. */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -16,7 +20,7 @@
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	char *token;		/* secret */
-	char *imds_url;
+	char *imds_url;		/* the token's source: imds_url or graph_credential_file */
 	time_t expires;
 } tok_cache;
 static struct {
@@ -136,21 +140,90 @@ out:
 	return r;
 }
 
-/* The managed identity's Graph token (cached in memory until
- * IMDS_REFRESH_MARGIN before it expires). *ret is a new secret. */
+/* client_id and client_secret from graph_credential_file: a regular file
+ * owned by root with no group or other permission bits (it holds a secret
+ * that reads every group of the tenant). "key = value" lines, '#' comments.
+ * *ret_secret is a new secret. Returns 0, EL_ERR_INSECURE, EL_ERR_IO,
+ * EL_ERR_CONFIG (a key missing, repeated or malformed), EL_ERR_NOMEM. */
+static int read_credential(const char *path, char ret_id[EL_GUID_LEN + 1], char **ret_secret)
+{
+	struct stat st;
+	char *text = NULL, *line, *save = NULL, *secret = NULL;
+	char id[EL_GUID_LEN + 1] = "";
+	size_t len = 0;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return errno == ELOOP ? EL_ERR_INSECURE : EL_ERR_IO;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077)) {
+		r = EL_ERR_INSECURE;
+		goto out;
+	}
+	r = fd_read_capped(fd, GRAPH_CREDENTIAL_MAX, &text, &len);
+	if (r < 0)
+		goto out;
+	r = EL_ERR_CONFIG;
+	if (memchr(text, '\0', len))
+		goto out;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq, *k, *v = NULL;
+
+		k = str_strip(line);
+		if (*k == '\0' || *k == '#')
+			continue;
+		eq = strchr(k, '=');
+		if (!eq)
+			goto out;
+		*eq = '\0';
+		k = str_strip(k);
+		v = str_strip(eq + 1);
+		if (strcmp(k, "client_id") == 0 && !id[0] && name_is_guid(v)) {
+			memcpy(id, v, sizeof(id));
+		} else if (strcmp(k, "client_secret") == 0 && !secret && *v && !str_has_ctl(v) && !strchr(v, ' ')) {
+			secret = strdup(v);
+			if (!secret) {
+				r = EL_ERR_NOMEM;
+				goto out;
+			}
+		} else {
+			goto out;
+		}
+	}
+	if (!id[0] || !secret)
+		goto out;
+	memcpy(ret_id, id, sizeof(id));
+	*ret_secret = secret;
+	secret = NULL;
+	r = 0;
+out:
+	if (text) {
+		explicit_bzero(text, len);
+		free(text);
+	}
+	secret_free(secret);
+	close(fd);
+	return r;
+}
+
+/* A Graph token: the app's (client credentials from graph_credential_file)
+ * or else the VM managed identity's (IMDS). Either is cached in memory
+ * until IMDS_REFRESH_MARGIN before it expires. *ret is a new secret. */
 static int graph_token(const struct el_config *cfg, uint64_t deadline_ms, time_t now, char **ret)
 {
-	static const char *const headers[] = { "Metadata: true", NULL };
+	static const char *const imds_headers[] = { "Metadata: true", NULL };
 	struct http_response *resp = NULL;
-	char url[EL_URL_MAX + 256];
-	char *token = NULL, *copy = NULL;
+	struct http_form form = { 0 };
+	char url[EL_URL_MAX + 256], client_id[EL_GUID_LEN + 1];
+	const char *key = cfg->graph_credential_file ? cfg->graph_credential_file : cfg->imds_url;
+	char *token = NULL, *copy = NULL, *secret = NULL;
 	time_t expires = 0;
 	int r;
 
-	if (!cfg->imds_url)
+	if (!key)
 		return EL_ERR_INVAL;
 	pthread_mutex_lock(&lock);
-	if (tok_cache.token && tok_cache.imds_url && strcmp(tok_cache.imds_url, cfg->imds_url) == 0 &&
+	if (tok_cache.token && tok_cache.imds_url && strcmp(tok_cache.imds_url, key) == 0 &&
 	    now + IMDS_REFRESH_MARGIN < tok_cache.expires)
 		copy = strdup(tok_cache.token);
 	pthread_mutex_unlock(&lock);
@@ -158,9 +231,25 @@ static int graph_token(const struct el_config *cfg, uint64_t deadline_ms, time_t
 		*ret = copy;
 		return 0;
 	}
-	snprintf(url, sizeof(url), "%s/metadata/identity/oauth2/token?api-version=" IMDS_TOKEN_API
-		 "&resource=https%%3A%%2F%%2Fgraph.microsoft.com%%2F", cfg->imds_url);
-	r = http_get(cfg, url, headers, deadline_ms, &resp);
+	if (cfg->graph_credential_file) {
+		r = read_credential(cfg->graph_credential_file, client_id, &secret);
+		if (r < 0)
+			goto out;
+		snprintf(url, sizeof(url), "%s/%s/oauth2/v2.0/token", cfg->authority, cfg->tenant_id);
+		r = http_form_add(&form, "grant_type", "client_credentials");
+		if (r == 0)
+			r = http_form_add(&form, "client_id", client_id);
+		if (r == 0)
+			r = http_form_add(&form, "client_secret", secret);
+		if (r == 0)
+			r = http_form_add(&form, "scope", GRAPH_RESOURCE ".default");
+		if (r == 0)
+			r = http_post_form(cfg, url, NULL, &form, deadline_ms, &resp);
+	} else {
+		snprintf(url, sizeof(url), "%s/metadata/identity/oauth2/token?api-version=" IMDS_TOKEN_API
+			 "&resource=https%%3A%%2F%%2Fgraph.microsoft.com%%2F", cfg->imds_url);
+		r = http_get(cfg, url, imds_headers, deadline_ms, &resp);
+	}
 	if (r < 0)
 		goto out;
 	if (resp->status != 200) {
@@ -179,7 +268,7 @@ static int graph_token(const struct el_config *cfg, uint64_t deadline_ms, time_t
 	secret_free(tok_cache.token);
 	free(tok_cache.imds_url);
 	tok_cache.token = copy;
-	tok_cache.imds_url = strdup(cfg->imds_url);
+	tok_cache.imds_url = strdup(key);
 	tok_cache.expires = expires;
 	if (!tok_cache.imds_url) {
 		secret_free(tok_cache.token);
@@ -190,6 +279,8 @@ static int graph_token(const struct el_config *cfg, uint64_t deadline_ms, time_t
 	token = NULL;
 out:
 	secret_free(token);
+	secret_free(secret);
+	http_form_free(&form);
 	http_response_free(resp);
 	return r;
 }

@@ -5,8 +5,11 @@
  *   Authorization: Bearer {token for https://graph.microsoft.com}
  *
  * The token is the VM's managed identity from IMDS (resource
- * https://graph.microsoft.com/), which needs the application permission
- * GroupMember.Read.All. Pages are followed through @odata.nextLink only
+ * https://graph.microsoft.com/), or with graph_credential_file (root-owned,
+ * no group/other bits, "client_id = GUID" and "client_secret = ..." lines;
+ * anything else refused: EL_ERR_INSECURE / EL_ERR_CONFIG) an app token from
+ * the client credentials grant (scope https://graph.microsoft.com/.default).
+ * Either identity needs the application permission GroupMember.Read.All. Pages are followed through @odata.nextLink only
  * while it is on the origin of graph_url (else EL_ERR_HTTP_REDIRECT), at
  * most GRAPH_PAGES_MAX of them (else EL_ERR_HTTP_TOO_BIG). 429 and 503 are
  * retried by http.c honouring Retry-After within the deadline; still
@@ -34,6 +37,7 @@
 #define GRAPH_PAGES_MAX 32		/* x 999 groups */
 #define GRAPH_GROUPS_MAX 20000		/* groups of one user we look at */
 #define GRAPH_CACHE_SECONDS 30
+#define GRAPH_CREDENTIAL_MAX 4096	/* bytes of graph_credential_file */
 
 struct graph_group {
 	char id[EL_GUID_LEN + 1];	/* lower-case GUID */

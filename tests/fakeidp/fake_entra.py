@@ -325,6 +325,8 @@ def token(app, req, tenant):
             tid=a.get("tid") or tenant, client_id=req.form["client_id"]))
     if gt == "client_credentials" and req.form.get("token_type") == "ssh-cert":
         return sshcert.client_credentials(app, req, tenant)
+    if gt == "client_credentials":
+        return graph.client_credentials(app, req, tenant)
     if gt != DEVICE_GRANT:
         return aad_error(400, "unsupported_grant_type", 70003,
                          "The app requested an unsupported grant type '%s'." % gt)

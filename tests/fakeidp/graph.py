@@ -25,6 +25,8 @@ import time
 import urllib.parse
 import uuid
 
+import tokens
+
 GRAPH_AUD = "https://graph.microsoft.com"
 JWT_GROUPS_LIMIT = 200
 PAGE_DEFAULT = 100
@@ -42,6 +44,7 @@ class GraphState:
         self.retry_after = 1
         self.group_claims = False   # app registration: groupMembershipClaims = SecurityGroup
         self.deleted = set()    # user oids Graph answers 404 for
+        self.app_secrets = {}   # client_id -> client secret (client_credentials for Graph)
 
 
 def _json(status, obj, headers=None):
@@ -93,6 +96,35 @@ def token_groups_claims(app, oid):
                 "_claim_sources": {"src1": {"endpoint": "https://graph.microsoft.com/v1.0/users/%s/"
                                                         "getMemberObjects" % oid}}}
     return {"groups": groups}
+
+
+def client_credentials(app, req, tenant):
+    """grant_type=client_credentials for an app registration with a client secret (an app that
+    holds GroupMember.Read.All as an application permission): scope must be
+    https://graph.microsoft.com/.default (AADSTS1002012 / 70011 otherwise)."""
+    from responses import aad_error, json_resp
+    cid, secret, scope = (req.form.get(k, "") for k in ("client_id", "client_secret", "scope"))
+    with app.lock:
+        known = app.graph.app_secrets.get(cid.lower())
+    if not cid or not secret:
+        return aad_error(400, "invalid_request", 900144, "The request body must contain the following "
+                         "parameter: 'client_secret or client_assertion'.")
+    if known is None:
+        return aad_error(400, "unauthorized_client", 700016, "Application with identifier '%s' was not "
+                         "found in the directory." % cid)
+    if secret != known:
+        return aad_error(401, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret "
+                         "being sent in the request is the client secret value, not the client secret ID.")
+    if scope != GRAPH_AUD + "/.default":
+        return aad_error(400, "invalid_scope", 1002012, "The provided value for scope %s is not valid. "
+                         "Client credential flows must have a scope value with /.default suffixed to the "
+                         "resource identifier (application ID URI)." % scope)
+    lifetime = 3599
+    tok = tokens.mint(app.keys, app.authority, "app_only", aud=GRAPH_AUD, tid=tenant, lifetime=lifetime)
+    with app.lock:
+        app.arm.imds_tokens[tok] = (int(time.time()) + lifetime, GRAPH_AUD + "/", None)
+    return json_resp(200, {"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime,
+                           "access_token": tok})
 
 
 def _authorize(app, req):
@@ -198,6 +230,8 @@ def control(app, body):
         if "throttle" in body:
             st.throttle = int(body["throttle"].get("count", 1))
             st.retry_after = int(body["throttle"].get("retry_after", 1))
+        for k, v in (body.get("app_secrets") or {}).items():
+            st.app_secrets[k.lower()] = v
         if "deleted" in body:
             st.deleted = {d.lower() for d in body["deleted"]}
         if "group_claims" in body:

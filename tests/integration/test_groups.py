@@ -119,6 +119,34 @@ def test_graph_next_link_on_another_origin_is_not_followed(host, fake):
     assert len(graph_calls(fake)) == 1
 
 
+def test_graph_credential_file_root_only(tmp_path, host, fake):
+    app, secret = guid_for("app:graph-reader"), "s3cr3t~value.With-Chars_01"
+    cred = tmp_path / "graph.cred"
+    cred.write_text(f"# app with GroupMember.Read.All\nclient_id = {app}\nclient_secret = {secret}\n")
+    os.chmod(cred, 0o600)
+    host.configure(role_sources="groups", allow_groups=G_PLAT, graph_url=fake.authority,
+                   graph_credential_file=str(cred))
+    fake.set_groups({oid_for(ALICE): [G_PLAT]})
+    fake.set_graph(app_secrets={app: secret})
+    fake.clear_requests()
+    assert_login(host.login(user=ALICE), "user")
+    tok = [r for r in fake.requests() if r["endpoint"] == "token" and r["form"].get("grant_type") == "client_credentials"]
+    assert len(tok) == 1 and tok[0]["form"]["scope"] == "https://graph.microsoft.com/.default", tok
+    assert [r for r in fake.requests() if r["endpoint"] == "imds"] == []
+    for mode, owner in ((0o640, 0), (0o604, 0), (0o600, 1)):
+        os.chmod(cred, mode)
+        os.chown(cred, owner, 0)
+        fake.clear_requests()
+        res = host.login(user=ALICE)
+        assert res.returncode != 0 and UNAVAIL in res.out, (oct(mode), owner, res.out)
+        assert [r for r in fake.requests() if r["endpoint"] in ("token", "graph")] == [], (oct(mode), owner)
+    os.chmod(cred, 0o600)
+    os.chown(cred, 0, 0)
+    fake.set_graph(app_secrets={app: "another"})
+    res = host.login(user=ALICE)
+    assert res.returncode != 0 and UNAVAIL in res.out, res.out
+
+
 def test_groups_db_damaged_or_unsafe_is_not_trusted(host, fake):
     mapped(host)
     fake.set_groups({oid_for(ALICE): [G_DB]})
