@@ -53,7 +53,7 @@ def mapped(host, **keys):
 # ---------------------------------------------------------------- role source "groups"
 def test_allow_groups_admits_and_refuses_admin_groups_grants_admin(host, fake):
     host.configure(role_sources="groups", allow_groups=G_PLAT, admin_groups=G_ADM, graph_url=fake.authority)
-    fake.set_groups({oid_for(ALICE): [G_PLAT], oid_for(CAROL): [G_MKT, G_ADM], G_ADM: []})
+    fake.set_groups({oid_for(ALICE): [G_PLAT], oid_for(BOB): [G_MKT, G_DB], oid_for(CAROL): [G_MKT, G_ADM]})
     assert_login(host.login(user=ALICE), "user")
     assert host.role(ALICE) == "user"
     res = host.login(user=BOB, roles=[ADMIN_APP_ROLE])       # an app role does not count here
@@ -159,7 +159,7 @@ def test_groups_db_damaged_or_unsafe_is_not_trusted(host, fake):
     goff, = struct.unpack_from("<Q", hdr, 32)
     idoff, = struct.unpack_from("<Q", hdr, 64)
     soff, = struct.unpack_from("<Q", hdr, 80)
-    for what, off in (("header", 24), ("record", goff + 4), ("name", soff + 2), ("member", idoff)):
+    for what, off in (("header", 96), ("record", goff + 4), ("name", soff + 2), ("member", idoff)):
         bad = bytearray(good)
         bad[off] ^= 0x01
         db.write_bytes(bytes(bad))
