@@ -96,6 +96,24 @@ def test_graph_down_is_unavailable_never_no_role_and_refresh_keeps(host, fake):
     assert host.role(ALICE) == "none"
 
 
+def test_account_without_sign_in_asks_graph(host, fake):
+    """sudo, cron, su: pam_entra's account stage re-decides 'groups' from Graph by the bound oid."""
+    host.configure(role_sources="groups", allow_groups=G_PLAT, graph_url=fake.authority)
+    fake.set_groups({oid_for(ALICE): [G_PLAT]})
+    assert_login(host.login(user=ALICE), "user")
+    fake.clear_requests()
+    assert host.login(user=ALICE, ops=("acct_mgmt",)).returncode == 0
+    assert len(graph_calls(fake)) == 1
+    fake.fault("graph", "down")
+    res = host.login(user=ALICE, ops=("acct_mgmt",))
+    assert res.returncode == 0, res.out              # unavailable: the stored role stands
+    fake.fault("graph", "ok")
+    fake.set_groups({oid_for(ALICE): [G_MKT]})
+    res = host.login(user=ALICE, ops=("acct_mgmt",))
+    assert res.returncode != 0 and DENIED in res.out, res.out
+    assert host.role(ALICE) == "none"                 # demoted in the database: NSS agrees
+
+
 def test_graph_throttled_then_answers_and_pages_are_followed(host, fake):
     host.configure(role_sources="groups", allow_groups=G_PLAT, graph_url=fake.authority)
     many = [guid_for("grp:many%d" % i) for i in range(7)]
