@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "cmds.h"
+#include "groupmap.h"
 #include "conf.h"
 #include "el_limits.h"
 #include "http.h"
@@ -118,6 +119,30 @@ static int refresh_one(const struct udb_user *u, void *userdata)
 	return 0;
 }
 
+static void group_refused(void *userdata, const char *oid, const char *name, const char *why)
+{
+	(void)userdata;
+	fprintf(stderr, "entra-login: group %.36s '%.32s' not mapped: %s\n", oid, name, why);
+}
+
+/* Mapped groups: 0, 1 if some user's groups could not be read (kept), or an error. */
+static int refresh_groups(const struct el_config *cfg)
+{
+	struct groupmap_stats gs;
+	int r;
+
+	if (!cfg->groups_mapped)
+		return 0;
+	r = groupmap_refresh(cfg, cfg->http_timeout * REFRESH_TIMEOUTS, group_refused, NULL, &gs);
+	if (r < 0) {
+		fprintf(stderr, "entra-login: failed to update the mapped groups: %s\n", el_strerror(r));
+		return r;
+	}
+	printf("groups: %u users, %u read, %u kept (Graph unavailable%s%s)\n", gs.users, gs.mapped, gs.unavailable,
+	       gs.unavailable ? ": " : "", gs.unavailable ? el_strerror(gs.last_err) : "");
+	return gs.unavailable ? 1 : 0;
+}
+
 static bool has_offline_source(const struct el_config *cfg)
 {
 	for (size_t i = 0; i < cfg->n_role_sources; i++)
@@ -151,6 +176,11 @@ int cmd_refresh(const struct el_config *cfg, int argc, char **argv)
 	}
 	printf("refresh: %u users, %u changed, %u kept (claims offline), %u kept (source unavailable), %u failed\n",
 	       st.users, st.changed, st.kept_offline, st.kept_unavailable, st.failed);
+	r = st.dry_run ? 0 : refresh_groups(cfg);	/* issue 21: groups.db */
+	if (r < 0)
+		st.failed++;
+	else if (r > 0)
+		st.kept_unavailable++;
 	if (st.failed)
 		return 1;
 	return st.kept_unavailable ? 3 : 0;

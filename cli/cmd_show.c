@@ -54,7 +54,7 @@ static void print_user(const struct el_config *cfg, const struct udb_user *u)
 	printf("role: %s\n", udb_role_name(u->role));
 	printf("role source: %s\n", u->role == UDB_ROLE_NONE ? "-" : u->source == UDB_SRC_CLAIMS ? "claims" :
 	       u->source == UDB_SRC_STATIC ? "static" : u->source == UDB_SRC_ARM ? "arm" :
-	       "unknown (written before role sources were stored)");
+	       u->source == UDB_SRC_GROUPS ? "groups" : "unknown (written before role sources were stored)");
 	printf("groups: %s%s%s\n", u->role == UDB_ROLE_ADMIN ? cfg->admin_group : "",
 	       u->role == UDB_ROLE_ADMIN ? " " : "", u->role != UDB_ROLE_NONE ? cfg->user_group : "(none)");
 	printf("binding: %s%s\n", u->retired ? "retired (tombstone: nobody gets this name until 'entra-login release')" :

@@ -23,6 +23,7 @@
 
 #include "cache.h"
 #include "el_limits.h"
+#include "groups.h"
 #include "names.h"
 #include "pack.h"
 #include "userdb_format.h"
@@ -352,6 +353,23 @@ static int member_at(void *userdata, size_t i, const char **ret_name)
 	return 0;
 }
 
+/* A mapped Entra group's member (issue 21, groups.c): a database user that may be answered. */
+static int mapped_member(const struct nss_snap *s, uint32_t uid, const char **ret_name)
+{
+	struct udb_user u;
+	int r;
+
+	if (!s->db)
+		return 1;
+	r = udb_lookup_uid(s->db, uid, &u);
+	if (r == EL_ERR_NOT_FOUND || (r == 0 && user_ok(s, &u) < 0))
+		return 1;
+	if (r < 0)
+		return r;
+	*ret_name = u.name;
+	return 0;
+}
+
 /* A local user or group owns the role group's name or id: the local one
  * wins, ours is hidden from every call (getgr*, enumeration, initgroups). */
 static bool role_group_hidden(const struct nss_snap *s, enum udb_group g)
@@ -399,6 +417,8 @@ enum nss_status _nss_entra_getgrnam_r(const char *name, struct group *gr, char *
 		r = resolve_name(s, name, &e);
 		if (r == 0)
 			r = pack_group(gr, buf, buflen, e.name, e.uid, 0, NULL, NULL);
+		else if (r == EL_ERR_NOT_OURS && name)
+			r = nssgr_by_name(s, name, mapped_member, gr, buf, buflen);
 	}
 	nss_snap_leave(t);
 	errno = saved;
@@ -417,6 +437,8 @@ enum nss_status _nss_entra_getgrgid_r(gid_t gid, struct group *gr, char *buf, si
 	r = usable(s);
 	if (r == 0 && (gid == s->cfg->admin_gid || gid == s->cfg->user_gid)) {
 		r = pack_role_group(s, gid == s->cfg->admin_gid ? UDB_GROUP_ADMINS : UDB_GROUP_USERS, gr, buf, buflen);
+	} else if (r == 0 && gid >= s->cfg->gid_min && gid <= s->cfg->gid_max) {
+		r = nssgr_by_gid(s, gid, mapped_member, gr, buf, buflen);
 	} else if (r == 0) {
 		r = resolve_uid(s, gid, &e);
 		if (r == 0)
@@ -469,6 +491,8 @@ enum nss_status _nss_entra_initgroups_dyn(const char *user, gid_t group, long *s
 		r = add_gid(s->cfg->admin_gid, group, start, size, groupsp, limit);
 	if (r == 0 && e.role != UDB_ROLE_NONE && !role_group_hidden(s, UDB_GROUP_USERS))
 		r = add_gid(s->cfg->user_gid, group, start, size, groupsp, limit);
+	if (r == 0)
+		r = nssgr_initgroups(s, e.uid, group, start, size, groupsp, limit, add_gid);
 	nss_snap_leave(t);
 	errno = saved;
 	return to_nss(r, errnop);
@@ -478,7 +502,7 @@ enum nss_status _nss_entra_initgroups_dyn(const char *user, gid_t group, long *s
  * glibc serializes set/get/end per database; the atomics only keep a
  * misbehaving caller free of data races. */
 
-static atomic_uint pw_next, gr_next;
+static atomic_uint pw_next, gr_next, gr_mapped_next;
 
 EL_PUBLIC enum nss_status _nss_entra_setpwent(int stayopen);
 enum nss_status _nss_entra_setpwent(int stayopen)
@@ -542,6 +566,7 @@ enum nss_status _nss_entra_setgrent(int stayopen)
 {
 	(void)stayopen;
 	atomic_store(&gr_next, 0);
+	atomic_store(&gr_mapped_next, 0);
 	return NSS_STATUS_SUCCESS;
 }
 
@@ -549,6 +574,7 @@ EL_PUBLIC enum nss_status _nss_entra_endgrent(void);
 enum nss_status _nss_entra_endgrent(void)
 {
 	atomic_store(&gr_next, 0);
+	atomic_store(&gr_mapped_next, 0);
 	return NSS_STATUS_SUCCESS;
 }
 
@@ -580,6 +606,14 @@ enum nss_status _nss_entra_getgrent_r(struct group *gr, char *buf, size_t buflen
 	}
 	if (r == 0)
 		atomic_store(&gr_next, cursor + 1);
+	if (r == EL_ERR_NOT_FOUND && s->cfg) {
+		/* then the mapped Entra groups (issue 21) */
+		unsigned mi = atomic_load(&gr_mapped_next);
+
+		r = nssgr_next(s, &mi, mapped_member, gr, buf, buflen);
+		if (r == 0)
+			atomic_store(&gr_mapped_next, mi + 1);
+	}
 	nss_snap_leave(t);
 	errno = saved;
 	return r == EL_ERR_NOT_FOUND || r == EL_ERR_CONFIG ? NSS_STATUS_NOTFOUND : to_nss(r, errnop);

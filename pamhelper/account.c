@@ -43,6 +43,7 @@
 #include "authz.h"
 #include "certlogin.h"
 #include "conv.h"
+#include "groupmap.h"
 #include "http.h"
 #include "localfiles.h"
 #include "strutil.h"
@@ -125,6 +126,11 @@ static int ask(const struct hctx *ctx, enum el_role_source src, const struct sto
 			return EL_ERR_NOT_FOUND;
 		return arm_vm_role(ctx->cfg, s->oid, http_deadline_in(ctx->cfg->http_timeout * AUTHZ_TIMEOUTS),
 				   time(NULL), ret_role);
+	case EL_SRC_GROUPS:	/* issue 21: Graph by the bound oid, as arm */
+		if (!s->bound)
+			return EL_ERR_NOT_FOUND;
+		in.oid = s->oid;
+		return groupmap_role(ctx->cfg, &in, http_deadline_in(ctx->cfg->http_timeout * AUTHZ_TIMEOUTS), ret_role);
 	default:
 		return EL_ERR_CONFIG;
 	}

@@ -165,6 +165,7 @@ int auth_bind_and_authorize(struct hctx *ctx, const struct jwt_claims *claims)
 				   (enum udb_source)src);
 	if (r < 0)
 		return r;
+	authz_sync_groups(ctx, claims->name, claims->oid);	/* issue 21 */
 	keep_decision(ctx, claims, role);
 	return 0;
 }

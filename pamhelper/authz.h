@@ -34,6 +34,9 @@ int authz_record_login(const struct hctx *ctx, const char *name, const char *oid
 int authz_record_login_src(const struct hctx *ctx, const char *name, const char *oid, const char *tid,
 			   const char *display, enum udb_role role, enum udb_source source);
 
+/* groups = mapped: map name's Entra groups now (groups_sync.c); logs, never fails. */
+void authz_sync_groups(const struct hctx *ctx, const char *name, const char *oid);
+
 /* The user-facing sentence for a refused role decision (one sentence, what to do next). */
 const char *authz_message(int r);
 

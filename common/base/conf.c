@@ -63,6 +63,16 @@ static const struct key keys[] = {
 	{ "ssh_ca_keys", K_STR, F(ssh_ca_keys), 0, 0, "jwks", false },
 	{ "ssh_ca_max_age", K_UINT, F(ssh_ca_max_age), 60, 30u * 86400, "86400", false },
 	{ "ssh_service_principals", K_BOOL, F(ssh_service_principals), 0, 0, "no", false },
+	/* Entra groups (issue 21): checked further in check_groups() */
+	{ "groups", K_STR, F(groups), 0, 0, "none", false },
+	{ "group_name_attribute", K_STR, F(group_name_attribute), 0, 0, "displayName", false },
+	{ "group_filter", K_AUD_LIST, F(group_filter), 0, 0, NULL, false },
+	{ "gid_min", K_UINT, F(gid_min), 1000, 2147483646u, "2000000000", false },
+	{ "gid_max", K_UINT, F(gid_max), 1000, 2147483646u, "2099999999", false },
+	{ "allow_groups", K_LOWER_LIST, F(allow_groups), 0, 0, NULL, false },
+	{ "admin_groups", K_LOWER_LIST, F(admin_groups), 0, 0, NULL, false },
+	{ "graph_url", K_URL, F(graph_url), 0, 0, "https://graph.microsoft.com", false },
+	{ "graph_credential_file", K_PATH, F(graph_credential_file), 0, 0, NULL, false },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -218,15 +228,17 @@ static int parse_sources(struct parse_ctx *ctx, const struct key *k, char *value
 			s = EL_SRC_STATIC;
 		else if (strcmp(item, "arm") == 0)
 			s = EL_SRC_ARM;
+		else if (strcmp(item, "groups") == 0)
+			s = EL_SRC_GROUPS;
 		else
-			return fail(ctx, k->name, "expected claims, static or arm, got '%.32s'", item);
+			return fail(ctx, k->name, "expected claims, static, arm or groups, got '%.32s'", item);
 		for (size_t i = 0; i < cfg->n_role_sources; i++)
 			if (cfg->role_sources[i] == s)
 				return fail(ctx, k->name, "'%s' listed twice", item);
 		cfg->role_sources[cfg->n_role_sources++] = s;
 	}
 	if (cfg->n_role_sources == 0)
-		return fail(ctx, k->name, "expected at least one of claims, static, arm");
+		return fail(ctx, k->name, "expected at least one of claims, static, arm, groups");
 	return 0;
 }
 
@@ -283,6 +295,12 @@ static int parse_value(struct parse_ctx *ctx, const struct key *k, char *value, 
 		if (strcmp(k->name, "ssh_ca_keys") == 0 && strcmp(value, "jwks") != 0 &&
 		    (value[0] != '/' || strlen(value) > 1024))
 			return fail(ctx, k->name, "'jwks' or an absolute path, got '%.64s'", value);
+		if (k->off == F(groups) && strcmp(value, "none") != 0 && strcmp(value, "mapped") != 0)
+			return fail(ctx, k->name, "none or mapped, got '%.32s'", value);
+		if (k->off == F(group_name_attribute) && strcmp(value, "displayName") != 0 &&
+		    strcmp(value, "mailNickname") != 0 && strcmp(value, "onPremisesSamAccountName") != 0)
+			return fail(ctx, k->name, "displayName, mailNickname or onPremisesSamAccountName, got '%.32s'",
+				    value);
 		break;
 	case K_BOOL:
 		if (!strcmp(value, "yes") || !strcmp(value, "true") || !strcmp(value, "1"))
@@ -396,6 +414,60 @@ static bool home_local_only(const char *tmpl)
 	return l && !ud;
 }
 
+static bool ranges_overlap(uint32_t a0, uint32_t a1, uint32_t b0, uint32_t b1)
+{
+	return a0 <= b1 && b0 <= a1;
+}
+
+/* Issue 21: group mapping and the "groups" role source. */
+static int check_groups(struct parse_ctx *ctx, struct el_config *cfg)
+{
+	bool src_groups = false;
+
+	cfg->groups_mapped = strcmp(cfg->groups, "mapped") == 0;
+	if (cfg->gid_min > cfg->gid_max || cfg->gid_max - cfg->gid_min < 1000)
+		return fail(ctx, "gid_max", "gid_min..gid_max must hold at least 1000 ids");
+	if (ranges_overlap(cfg->gid_min, cfg->gid_max, cfg->uid_min, cfg->uid_max))
+		return fail(ctx, "gid_min", "gid_min..gid_max must not overlap uid_min..uid_max");
+	if ((cfg->admin_gid >= cfg->gid_min && cfg->admin_gid <= cfg->gid_max) ||
+	    (cfg->user_gid >= cfg->gid_min && cfg->user_gid <= cfg->gid_max))
+		return fail(ctx, "gid_min", "role group ids must lie outside gid_min..gid_max");
+	for (size_t i = 0; i < cfg->group_filter.n; i++) {
+		char *it = cfg->group_filter.items[i];
+
+		if (strcmp(it, "all") == 0 && cfg->group_filter.n == 1)
+			continue;
+		if (name_is_guid(it)) {
+			for (char *p = it; *p; p++)
+				if (*p >= 'A' && *p <= 'F')
+					*p = (char)(*p + 32);
+			continue;
+		}
+		if (strncmp(it, "prefix:", 7) == 0 && it[7] && strlen(it + 7) <= 32 &&
+		    strspn(it + 7, "abcdefghijklmnopqrstuvwxyz0123456789_.-") == strlen(it + 7))
+			continue;
+		return fail(ctx, "group_filter", "'all', group object ids or prefix:<lower-case name prefix>, got '%.64s'", it);
+	}
+	if (cfg->groups_mapped && cfg->group_filter.n == 0)
+		return fail(ctx, "group_filter", "required with groups = mapped ('all' to map every group)");
+	for (size_t i = 0; i < cfg->allow_groups.n; i++)
+		if (!name_is_guid(cfg->allow_groups.items[i]))
+			return fail(ctx, "allow_groups", "group object ids (GUIDs), got '%.64s'", cfg->allow_groups.items[i]);
+	for (size_t i = 0; i < cfg->admin_groups.n; i++)
+		if (!name_is_guid(cfg->admin_groups.items[i]))
+			return fail(ctx, "admin_groups", "group object ids (GUIDs), got '%.64s'", cfg->admin_groups.items[i]);
+	for (size_t i = 0; i < cfg->n_role_sources; i++)
+		if (cfg->role_sources[i] == EL_SRC_GROUPS)
+			src_groups = true;
+	if (src_groups && cfg->allow_groups.n == 0 && cfg->admin_groups.n == 0)
+		return fail(ctx, "role_sources", "'groups' needs allow_groups or admin_groups");
+	if (!src_groups && (cfg->allow_groups.n || cfg->admin_groups.n))
+		return fail(ctx, "allow_groups", "allow_groups/admin_groups need 'groups' in role_sources");
+	if (cfg->graph_credential_file && strchr(cfg->graph_credential_file, '%'))
+		return fail(ctx, "graph_credential_file", "an absolute path");
+	return 0;
+}
+
 static int check_consistency(struct parse_ctx *ctx, struct el_config *cfg)
 {
 	char buf[EL_URL_MAX + 128];
@@ -425,6 +497,9 @@ static int check_consistency(struct parse_ctx *ctx, struct el_config *cfg)
 		return fail(ctx, "admin_gid", "role group ids must lie outside uid_min..uid_max");
 	if (strcmp(cfg->admin_group, cfg->user_group) == 0)
 		return fail(ctx, "user_group", "must differ from admin_group");
+	r = check_groups(ctx, cfg);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < cfg->domains.n; i++) {
 		/* An entry may be as long as a config line: never strcat it into buf. */
 		int n = snprintf(buf, sizeof(buf), "x@%s", cfg->domains.items[i]);

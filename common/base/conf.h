@@ -36,8 +36,8 @@ struct el_list {
 	size_t n;
 };
 
-enum el_role_source { EL_SRC_CLAIMS = 1, EL_SRC_STATIC, EL_SRC_ARM };
-#define EL_ROLE_SOURCES_MAX 3
+enum el_role_source { EL_SRC_CLAIMS = 1, EL_SRC_STATIC, EL_SRC_ARM, EL_SRC_GROUPS };
+#define EL_ROLE_SOURCES_MAX 4
 
 struct el_config {
 	char *path;			/* file it came from */
@@ -70,6 +70,15 @@ struct el_config {
 	char *ssh_ca_keys;		/* "jwks" or an absolute path (OpenSSH public keys) */
 	uint32_t ssh_ca_max_age;	/* seconds; an older CA key set trusts nothing */
 	uint32_t ssh_service_principals;	/* 1: a lower-case GUID login name is a directory name */
+	/* Entra groups (issue 21, groupdb.h, graph.h) */
+	char *groups;			/* "none" or "mapped" */
+	bool groups_mapped;		/* derived: groups = mapped */
+	char *group_name_attribute;	/* displayName, mailNickname or onPremisesSamAccountName */
+	struct el_list group_filter;	/* "all", lower-case group object ids, "prefix:<name prefix>" */
+	uint32_t gid_min, gid_max;	/* hashed gids of mapped groups */
+	struct el_list allow_groups, admin_groups;	/* group object ids (role source "groups") */
+	char *graph_url;		/* no trailing slash */
+	char *graph_credential_file;	/* NULL: the VM's managed identity */
 };
 
 /* Where to read the configuration: explicit path if non-NULL, else

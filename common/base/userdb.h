@@ -64,8 +64,11 @@ enum udb_group { UDB_GROUP_ADMINS, UDB_GROUP_USERS };	/* aad_admins, aad_users *
  * enum el_role_source (conf.h). UNKNOWN: a version 1/2 record, or a role
  * written without a source; the token-free claims source never answers for
  * it (roles.h). */
-enum udb_source { UDB_SRC_UNKNOWN = 0, UDB_SRC_CLAIMS = 1, UDB_SRC_STATIC = 2, UDB_SRC_ARM = 3 };
-#define UDB_SRC_MAX UDB_SRC_ARM
+enum udb_source { UDB_SRC_UNKNOWN = 0, UDB_SRC_CLAIMS = 1, UDB_SRC_STATIC = 2, UDB_SRC_ARM = 3, UDB_SRC_GROUPS = 4 };
+#define UDB_SRC_MAX UDB_SRC_GROUPS
+_Static_assert((int)UDB_SRC_CLAIMS == (int)EL_SRC_CLAIMS && (int)UDB_SRC_STATIC == (int)EL_SRC_STATIC &&
+		       (int)UDB_SRC_ARM == (int)EL_SRC_ARM && (int)UDB_SRC_GROUPS == (int)EL_SRC_GROUPS,
+	       "role sources are stored with the numbers of enum el_role_source");
 #define UDB_RESERVED_PREFIX '#'	/* "#<uid>": a released name's uid, kept reserved */
 
 /* One user as stored. The strings are borrowed from the mapping (or, in a

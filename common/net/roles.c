@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "arm.h"
+#include "groupmap.h"
 #include "names.h"
 #include "roles.h"
 
@@ -29,6 +30,8 @@ const char *roles_source_name(enum el_role_source src)
 		return "static";
 	case EL_SRC_ARM:
 		return "arm";
+	case EL_SRC_GROUPS:
+		return "groups";
 	default:
 		return "-";
 	}
@@ -132,6 +135,8 @@ static int ask(const struct el_config *cfg, enum el_role_source src, const struc
 		if (!in->oid || !name_is_guid(in->oid))
 			return EL_ERR_ROLE_UNAVAILABLE;	/* no binding known: nobody to ask about */
 		return arm_vm_role(cfg, in->oid, deadline_ms, time(NULL), ret_role);
+	case EL_SRC_GROUPS:	/* authoritative like arm: not in a listed group decides */
+		return groupmap_role(cfg, in, deadline_ms, ret_role);
 	default:
 		return EL_ERR_CONFIG;
 	}

@@ -25,6 +25,11 @@
  *           Unavailable when IMDS or ARM cannot be asked (down, timeout,
  *           403 EL_ERR_ARM_FORBIDDEN, 429 after retries, no oid known).
  *
+ *   groups  admin_groups / allow_groups (group object ids): the token's
+ *           "groups" claim, or Graph transitiveMemberOf when there is no
+ *           claim, an overage marker or no token (groupmap.h). Authoritative
+ *           like arm; unavailable when Graph cannot be asked.
+ *
  * Unavailable is not "no role", and it ends the search: the result is
  * EL_ERR_ROLE_UNAVAILABLE (PAM_AUTHINFO_UNAVAIL: the user may hold a role
  * we could not see) unless a source listed before it already granted (which
@@ -108,7 +113,7 @@ int roles_from_claims(const struct el_config *cfg, const struct role_input *in, 
  * except that it is never unavailable. */
 int roles_from_static(const struct el_config *cfg, const struct role_input *in, enum el_role *ret_role) EL_MUST_CHECK;
 
-/* "none", "user", "admin" / "claims", "static", "arm" ("-" for 0). Never NULL. */
+/* "none", "user", "admin" / "claims", "static", "arm", "groups" ("-" for 0). Never NULL. */
 const char *roles_name(enum el_role role);
 const char *roles_source_name(enum el_role_source src);
 

@@ -5,6 +5,7 @@ See README.md for the list. Every handler returns (status, headers, body).
 import json
 
 import arm as armmod
+import graph as graphmod
 import pki
 
 FAULT_MODES = ("ok", "down", "stall", "status", "throttle", "forbidden", "badjson", "empty",
@@ -170,6 +171,8 @@ def handle(app, req):
                 app.arm.groups.setdefault(k, [])
                 app.arm.groups[k] = list(dict.fromkeys(app.arm.groups[k] + list(v)))
             return _ok(app.arm.groups)
+    if p == "graph":
+        return _ok(graphmod.control(app, body))
     if p == "vm":
         with app.lock:
             st = app.arm
@@ -199,4 +202,4 @@ def handle(app, req):
 
 
 def _endpoints():
-    return ("discovery", "jwks", "devicecode", "token", "imds", "arm")
+    return ("discovery", "jwks", "devicecode", "token", "imds", "arm", "graph")

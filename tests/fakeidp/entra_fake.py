@@ -309,6 +309,13 @@ class FakeEntra:
         """memberships: {member_oid: [group_oid, ...]} (groups may be members of groups)."""
         return self._control("POST", "groups", {"memberships": memberships, "replace": replace})
 
+    def set_graph(self, **kw):
+        """Microsoft Graph (graph.py): groups={oid: {displayName, mailNickname,
+        onPremisesSamAccountName}}, attributes={user_oid: {extension_...: value}}, page_size,
+        throttle={count, retry_after}, group_claims (groups claim in ID tokens), deleted=[oid],
+        replace."""
+        return self._control("POST", "graph", kw)
+
     def set_vm(self, resource_id=None, **kw):
         """VM identity: resource_id, or subscription/resource_group/name; also
         reader_scope (where the VM identity may read role assignments, default the VM),

@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import arm  # noqa: E402
 import control  # noqa: E402
+import graph  # noqa: E402
 from responses import (aad_error, bad_tenant, fault_response, json_resp,  # noqa: E402
                        missing_param, slow_down_resp)
 import pki  # noqa: E402
@@ -30,7 +31,7 @@ KNOWN_TENANTS = (TENANT, OTHER_TENANT)
 MULTI_TENANTS = ("common", "organizations")
 VERIFICATION_URI = "https://microsoft.com/devicelogin"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-ENDPOINTS = ("discovery", "jwks", "devicecode", "token", "imds", "arm")
+ENDPOINTS = ("discovery", "jwks", "devicecode", "token", "imds", "arm", "graph")
 USER_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 # Entra's text for AADSTS70016 (as seen in real responses)
 PENDING_TEXT = "The provided request has not yet been authorized by the user. The user must input their code."
@@ -114,6 +115,7 @@ class App:
             self.jwks_raw = None
             self.discovery_override = {}
             self.arm = arm.ArmState()
+            self.graph = graph.GraphState()
             self.log = []
             self.seq = getattr(self, "seq", 0)
             self.cond.notify_all()
@@ -177,6 +179,8 @@ def classify(path):
         return "imds", None
     if path.lower().startswith("/subscriptions/") or path.lower().startswith("/providers/"):
         return "arm", None
+    if path.startswith("/v1.0/"):
+        return "graph", None
     if len(parts) >= 3:
         tenant, rest = parts[1], "/".join(parts[2:])
         name = {"v2.0/.well-known/openid-configuration": "discovery",
@@ -323,6 +327,8 @@ def token(app, req, tenant):
             tid=a.get("tid") or tenant, client_id=req.form["client_id"]))
     if gt == "client_credentials" and req.form.get("token_type") == "ssh-cert":
         return sshcert.client_credentials(app, req, tenant)
+    if gt == "client_credentials":
+        return graph.client_credentials(app, req, tenant)
     if gt != DEVICE_GRANT:
         return aad_error(400, "unsupported_grant_type", 70003,
                          "The app requested an unsupported grant type '%s'." % gt)
@@ -392,11 +398,16 @@ def _answer(app, c):
     drop = list(a.get("drop") or ())
     if "profile" not in scopes:   # openid alone: sub, tid, iss, aud, times; no oid, no names
         drop += [k for k in PROFILE_CLAIMS if k not in (a.get("claims") or {})]
+    claims = a.get("claims")
+    if app.graph.group_claims and a.get("groups") is None:
+        # groupMembershipClaims on the app registration: Entra adds the user's groups, or the
+        # overage indicator beyond 200 (graph.token_groups_claims).
+        claims = dict(graph.token_groups_claims(app, kw["oid"] or tokens.oid_for(upn)), **(claims or {}))
     if a.get("id_token") is not None:
         id_tok = a["id_token"]
     else:
         id_tok = tokens.mint(app.keys, app.authority, "id_token", key=a.get("key", "k1"),
-                             alg=a.get("alg"), claims=a.get("claims"), drop=drop,
+                             alg=a.get("alg"), claims=claims, drop=drop,
                              headers=a.get("headers"), lifetime=app.config["token_lifetime"], **kw)
     kw.pop("roles"), kw.pop("groups")
     at = tokens.mint(app.keys, app.authority, "graph", claims=a.get("access_claims"),
@@ -471,6 +482,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     resp = arm.handle_imds(app, req)
                 elif endpoint == "arm":
                     resp = arm.handle_arm(app, req)
+                elif endpoint == "graph":
+                    resp = graph.handle_graph(app, req)
                 else:
                     resp = json_resp(404, {"error": "not_found", "path": u.path})
             entry["status"] = resp[0]

@@ -5,6 +5,7 @@ import time
 import uuid
 
 import arm
+import graph
 
 
 def json_resp(status, obj, headers=None):
@@ -88,6 +89,8 @@ def fault_response(app, f, endpoint, req):
             return code, {"Content-Type": f.get("content_type", "application/json")}, body.encode()
         if endpoint == "arm":
             return arm.arm_error(code, "InternalServerError", "Encountered internal server error.")
+        if endpoint == "graph":
+            return graph.graph_error(code, "serviceNotAvailable", "The service is temporarily unavailable.")
         if endpoint == "imds":
             return json_resp(code, {"error": "unknown", "error_description": "Internal error"})
         return aad_error(code, "temporarily_unavailable", 90006,
@@ -96,6 +99,8 @@ def fault_response(app, f, endpoint, req):
         h = {"Retry-After": str(f.get("retry_after", 1))}
         if endpoint == "arm":
             return arm.arm_error(429, "TooManyRequests", "The request is being throttled.", h)
+        if endpoint == "graph":
+            return graph.graph_error(429, "TooManyRequests", "Too many requests.", h)
         if endpoint == "imds":
             return json_resp(429, {"error": "too_many_requests",
                                    "error_description": "Too many requests"}, h)

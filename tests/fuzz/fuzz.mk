@@ -14,7 +14,7 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 20
 FUZZ_JOBS ?= 1
 FUZZ_DIR := $(O)/fuzz
-FUZZ_ALL := b64url conf userdb nss jwt aadpasswd sshcert
+FUZZ_ALL := b64url conf userdb nss jwt aadpasswd sshcert groupdb
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link $(FUZZ_SAN) \
@@ -36,7 +36,7 @@ $(FUZZ_DIR)/obj/%.o: %.c
 $(FUZZ_DIR)/fuzz_b64url: $(call fuzz_obj,tests/fuzz/fuzz_b64url.c) $(FUZZ_NET_OBJ) $(FUZZ_BASE_OBJ)
 $(FUZZ_DIR)/fuzz_jwt: $(call fuzz_obj,tests/fuzz/fuzz_jwt.c) $(FUZZ_NET_OBJ) $(FUZZ_BASE_OBJ)
 $(FUZZ_DIR)/fuzz_sshcert: $(call fuzz_obj,tests/fuzz/fuzz_sshcert.c) $(FUZZ_NET_OBJ) $(FUZZ_BASE_OBJ)
-$(FUZZ_DIR)/fuzz_conf $(FUZZ_DIR)/fuzz_userdb $(FUZZ_DIR)/fuzz_aadpasswd: $(FUZZ_DIR)/fuzz_%: $(call fuzz_obj,tests/fuzz/fuzz_%.c) $(FUZZ_BASE_OBJ)
+$(FUZZ_DIR)/fuzz_conf $(FUZZ_DIR)/fuzz_userdb $(FUZZ_DIR)/fuzz_aadpasswd $(FUZZ_DIR)/fuzz_groupdb: $(FUZZ_DIR)/fuzz_%: $(call fuzz_obj,tests/fuzz/fuzz_%.c) $(FUZZ_BASE_OBJ)
 $(FUZZ_DIR)/fuzz_nss: $(call fuzz_obj,tests/fuzz/fuzz_nss.c) $(FUZZ_NSS_OBJ) $(FUZZ_BASE_OBJ)
 $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_ALL)):
 	@$(if $(Q),echo "  FUZZLD  $@")

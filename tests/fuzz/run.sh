@@ -27,7 +27,7 @@ for t in "$@"; do
 	conf) max=(-max_len=12288) ;;
 	jwt) max=(-max_len=20480) ;;
 	sshcert) max=(-max_len=20480) ;;
-	userdb) max=(-max_len=65536) ;;
+	userdb | groupdb) max=(-max_len=65536) ;;
 	*) max=() ;;
 	esac
 	par=()

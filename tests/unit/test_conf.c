@@ -134,7 +134,7 @@ static void test_cfg_parse_errors_name_line_and_key(void **state)
 	expect_error("tenant_id = 6e2d6a5c7f3b4a8e9c412b5d8f0e1a37\n", "key 'tenant_id': a GUID");
 	expect_error(BASE "authority = http://login.microsoftonline.com\n", "key 'authority': an https:// URL");
 	expect_error(BASE "arm_url = https://x/?a=b\n", "key 'arm_url'");
-	expect_error(BASE "role_sources = claims, ldap\n", "expected claims, static or arm, got 'ldap'");
+	expect_error(BASE "role_sources = claims, ldap\n", "expected claims, static, arm or groups, got 'ldap'");
 	expect_error(BASE "role_sources = claims, claims\n", "'claims' listed twice");
 	expect_error(BASE "admin_group = Admins\n", "key 'admin_group': a group name");
 	expect_error(BASE "static_admins = a@b.com,,c@d.com\n", "empty entry");
