@@ -14,6 +14,7 @@
  * which sshd discards). Decisions are cached for a minute (ak_cache.c).
  * Exit 0 either way; 2 on a usage error.
  */
+#include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,7 +140,12 @@ static int decide(const struct el_config *cfg, const char *user, const char *b64
 grant:
 	r = certgrant_record(cfg, cv.name, cv.oid, now);
 	if (r < 0) {
-		refuse(user, cv.oid, r, "could not record the grant for PAM account");
+		char why[160];
+
+		/* Name the cause (a full or read-only state directory), not "I/O error". */
+		snprintf(why, sizeof(why), "could not record the grant for PAM account: %s",
+			 r == EL_ERR_IO ? strerror(errno) : el_strerror(r));
+		refuse(user, cv.oid, r, why);
 		goto out;
 	}
 	if ((size_t)snprintf(line, linelen, "cert-authority,principals=\"%s\" %s", cert->principal, cv.ca_line) >=

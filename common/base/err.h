@@ -112,7 +112,11 @@
 	X(EL_ERR_CERT_SIGNATURE, "certificate signature invalid") \
 	X(EL_ERR_CERT_NO_ROLE_SOURCE, "no role source usable without a token (need arm or static)") \
 	X(EL_ERR_NO_CERT_GRANT, "publickey login of a directory user without a certificate granted by authorized-keys") \
-	X(EL_ERR_HTTP_LIB, "libcurl.so.4 (>= 7.85) could not be loaded: no network requests possible")
+	X(EL_ERR_HTTP_LIB, "libcurl.so.4 (>= 7.85) could not be loaded: no network requests possible") \
+	X(EL_ERR_DB_NOSPACE, "the user database cannot be written: no space left on device") \
+	X(EL_ERR_DB_READONLY, "the user database cannot be written: read-only file system") \
+	X(EL_ERR_DB_WRITE, "the user database cannot be written: input/output error") \
+	X(EL_ERR_NEWER_FORMAT, "file written by a newer entra-login (format version too new); upgrade entra-login")
 
 #define EL_ERR_ENUM_(sym, text) sym##_IDX,
 enum el_err_index { EL_ERR_LIST(EL_ERR_ENUM_) EL_ERR_COUNT_ };
