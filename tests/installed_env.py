@@ -82,11 +82,14 @@ def build_old_deb():
     """The .deb of OLD_RELEASE, built from git history with that commit's own Makefile
     (`git archive` into build/upgrade-old/<commit>/src, `make deb` there) and cached under
     build/upgrade-old/ for later runs. Returns (path, seconds the build took, 0 when cached).
-    A checkout without that commit (a shallow clone) fails, never skips: CI must have history."""
-    res = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", "--quiet", f"{OLD_RELEASE}^{{commit}}"],
+    A checkout without that commit (a shallow clone) fails, never skips: CI must have history.
+    EL_UPGRADE_GIT names another checkout to take the history from (the mutation runner's
+    scratch copy of the tree has none)."""
+    repo = os.environ.get("EL_UPGRADE_GIT") or str(ROOT)
+    res = subprocess.run(["git", "-C", repo, "rev-parse", "--verify", "--quiet", f"{OLD_RELEASE}^{{commit}}"],
                          capture_output=True, text=True)
     if res.returncode != 0:
-        shallow = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--is-shallow-repository"],
+        shallow = subprocess.run(["git", "-C", repo, "rev-parse", "--is-shallow-repository"],
                                  capture_output=True, text=True).stdout.strip()
         raise RuntimeError(f"the upgrade test needs commit {OLD_RELEASE} (the previous release) in git history, "
                            f"and this checkout does not have it (shallow clone: {shallow or 'unknown'}); "
@@ -99,7 +102,7 @@ def build_old_deb():
     t0 = time.monotonic()
     subprocess.run(["rm", "-rf", str(top)], check=True)
     (top / "src").mkdir(parents=True)
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", commit],
+    archive = subprocess.run(["git", "-C", repo, "archive", "--format=tar", commit],
                              capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(top / "src")], input=archive, check=True)
     # GIT_CEILING_DIRECTORIES: the old stage-tree must not find this checkout's .git above it
