@@ -22,7 +22,7 @@ import pytest
 
 from az_ssh_cert import CertClient
 from entra_fake import ADMIN_APP_ROLE, USER_APP_ROLE
-from installed_env import (LOCAL_USER, PASSWORD, InstalledHost, build_deb, build_old_deb, q,
+from installed_env import (LOCAL_USER, PASSWORD, ROOT, InstalledHost, build_deb, build_old_deb, q,
                            start_fake)
 
 ADMIN = "alice@contoso.com"       # device code, admin by the roles claim
@@ -290,3 +290,12 @@ def test_remove_then_purge_clean(host):
                    "/etc/ssh/sshd_config.d/50-entra-login.conf /usr/share/entra-login 2>&1; true")
     assert "no packages found" in res.stdout, res.stdout
     assert res.stdout.count("No such file") == 5, res.stdout
+
+
+def test_rpm_config_files_are_noreplace():
+    """The .rpm side of "no file under /etc can be replaced by an upgrade": every %files entry
+    under %{_sysconfdir} is %config(noreplace) (rpm then writes .rpmnew and asks nothing)."""
+    spec = (ROOT / "packaging" / "rpm" / "entra-login.spec").read_text()
+    files = spec.split("\n%files", 1)[1].split("\n%changelog", 1)[0]
+    etc = [ln for ln in files.splitlines() if "%{_sysconfdir}" in ln]
+    assert etc and all(ln.startswith("%config(noreplace)") for ln in etc), etc
