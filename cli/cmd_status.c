@@ -21,6 +21,7 @@
 #include "http.h"
 #include "jwks.h"
 #include "oidc.h"
+#include "sshca.h"
 #include "statefile.h"
 #include "userdb.h"
 
@@ -53,6 +54,7 @@ static int check_path(const char *label, const char *path, bool dir, bool option
 static int check_state(const struct el_config *cfg)
 {
 	static const char *const files[] = { STATE_DISCOVERY, STATE_JWKS, STATE_JWKS_REFRESH };
+	static const char *const json_caches[] = { STATE_DISCOVERY, STATE_JWKS, SSHCA_STATE };
 	char path[4096];
 	int bad = 0;
 
@@ -62,6 +64,10 @@ static int check_state(const struct el_config *cfg)
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		if (state_path(cfg, files[i], path, sizeof(path)) < 0 || check_path(files[i], path, false, true) < 0)
 			bad = -1;
+	/* A cache of a later package (after a downgrade) is ignored and refetched: say so. */
+	for (size_t i = 0; i < sizeof(json_caches) / sizeof(json_caches[0]); i++)
+		if (state_file_format(cfg, json_caches[i]) == EL_ERR_NEWER_FORMAT)
+			printf("  %-26s IGNORED: %s\n", json_caches[i], el_strerror(EL_ERR_NEWER_FORMAT));
 	return bad;
 }
 

@@ -16,6 +16,7 @@ One installed-package namespace (tests/installed_env.py) for the whole module, u
   4. `dpkg -r`, then `dpkg -P`: clean.
 """
 import hashlib
+import json
 import re
 
 import pytest
@@ -271,6 +272,28 @@ def test_newer_format_and_damaged_database_refused_by_name(host):
     finally:
         host.run(f"cp -a /run/el-users.db.good {db}")
     assert identity(host, ADMIN) == _seen[ADMIN]
+
+
+def test_newer_cache_format_ignored(host, mfake):
+    """The key cache of a later package (format 99) is not read: with Entra's key endpoint down,
+    status has no keys instead of using it, and says why."""
+    jwks = host.path(f"{STATE}/jwks.json")
+    res = host.run(f"rm -f {STATE}/jwks.json {STATE}/jwks.refresh && entra-login status >/dev/null; "
+                   f"stat -c '%a %U' {STATE}/jwks.json")
+    assert res.stdout.strip() == "644 root", res.stdout + res.stderr
+    doc = json.loads(jwks.read_text())
+    assert doc["format"] == 1, doc.keys()        # this release writes its format
+    doc["format"] = 99
+    jwks.write_text(json.dumps(doc))
+    mfake.fault("jwks", "status", status=503)
+    try:
+        res = host.run("entra-login status")
+        assert re.search(r"jwks\.json +IGNORED: file written by a newer entra-login", res.stdout), res.stdout
+        assert re.search(r"signing keys:\n  UNAVAILABLE", res.stdout), res.stdout
+        assert res.returncode != 0
+    finally:
+        mfake.fault("jwks", "ok")
+        host.run(f"rm -f {STATE}/jwks.json {STATE}/jwks.refresh")
 
 
 # ------------------------------------------------------------------------------ 4. remove, purge
