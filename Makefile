@@ -38,6 +38,7 @@ CFLAGS += -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -Wall -Wextra -Werror
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -MMD -MP \
 	-DEL_SYSCONFDIR='"$(SYSCONFDIR)"' -DEL_STATEDIR='"$(LOCALSTATEDIR)/entra-login"' \
 	-DEL_PAM_HELPER='"$(LIBEXECDIR)/entra-login/pam-helper"' -DEL_VERSION='"$(VERSION)"' \
+	-DEL_RUNDIR='"/run/entra-login"' \
 	-iquote common/base -iquote common/net -iquote pam
 LDFLAGS += -Wl,-z,relro,-z,now,-z,defs,--as-needed
 # No -lcurl: common/net/http.c dlopens libcurl.so.4 on the first request (why: http.h).

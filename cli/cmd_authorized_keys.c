@@ -139,6 +139,24 @@ static int decide(const struct el_config *cfg, const char *user, const char *b64
 	}
 grant:
 	r = certgrant_record(cfg, cv.name, cv.oid, now);
+	if (r == EL_ERR_IO) {
+		/* The grant is bookkeeping, a minute's note for PAM account: with the
+		 * state directory full or read-only it goes to EL_RUNDIR (tmpfs, root
+		 * only), which account also reads. One warning names the cause. */
+		struct el_config rcfg_run = *cfg;
+		int e = errno;
+		bool warned;
+
+		rcfg_run.state_dir = (char *)EL_RUNDIR;
+		/* sshd asks twice per key (query, signed attempt): warn once a minute */
+		warned = certgrant_recent(&rcfg_run, cv.name, now) == 0;
+		r = certgrant_record(&rcfg_run, cv.name, cv.oid, now);
+		if (r == 0 && !warned)
+			syslog(LOG_AUTHPRIV | LOG_WARNING, "certificate for %s oid %s: grant kept in %s, the state "
+			       "directory cannot be written: %s", cv.name, cv.oid, EL_RUNDIR, strerror(e));
+		else
+			errno = e;
+	}
 	if (r < 0) {
 		char why[160];
 

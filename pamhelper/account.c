@@ -134,6 +134,14 @@ static int account_decide(struct hctx *ctx)
 		return EL_ERR_NOT_OURS;		/* the writer would refuse it too: never a directory user */
 	if (strcmp(ctx->tty, "ssh") == 0) {
 		r = certgrant_recent(ctx->cfg, ctx->user, time(NULL));
+		if (r == EL_ERR_NOT_FOUND) {
+			/* authorized-keys keeps the grant in EL_RUNDIR while the state
+			 * directory cannot be written (cmd_authorized_keys.c) */
+			struct el_config run = *ctx->cfg;
+
+			run.state_dir = (char *)EL_RUNDIR;
+			r = certgrant_recent(&run, ctx->user, time(NULL));
+		}
 		if (r < 0) {
 			log_detail(ctx, LOG_NOTICE, "account refused", NULL,
 				   r == EL_ERR_NOT_FOUND ? "sshd login without a certificate granted by authorized-keys "

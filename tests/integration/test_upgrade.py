@@ -201,6 +201,12 @@ def test_full_disk_returning_admin_logs_in_new_user_and_role_change_refused(host
         warn = [m for m in new if "last login not recorded" in m[2]]
         assert len(warn) == 1 and warn[0][0] == WARNING, new
         assert "no space left on device" in warn[0][2] and ADMIN in warn[0][2], warn
+        # a returning certificate user: the minute's grant for PAM account goes to /run
+        before = len(host.syslog.messages())
+        res = cert_login(host, mfake, CERTADMIN, "full-dave", "sudo -n id -un")
+        assert res.returncode == 0 and res.stdout.strip() == "root", res.stderr + host.sshd_log()[-2000:]
+        warn = [m for m in host.syslog.messages()[before:] if "grant kept in /run/entra-login" in m[2]]
+        assert len(warn) == 1 and "No space left on device" in warn[0][2], host.syslog.text()[-2000:]
         # a first login needs a new record: refused with the real cause, to the user and in syslog
         before = len(host.syslog.messages())
         res, prompts = device_login(host, mfake, NEWBIE, [USER_APP_ROLE], tag="full-erin")
@@ -226,6 +232,8 @@ def test_read_only_state_returning_admin_logs_in_new_user_refused(host, mfake):
         assert res.returncode == 0 and res.stdout.strip() == "root", res.stderr + host.sshd_log()[-2000:]
         warn = [m for m in host.syslog.messages()[before:] if "last login not recorded" in m[2]]
         assert len(warn) == 1 and "read-only file system" in warn[0][2], warn
+        res = cert_login(host, mfake, CERTADMIN, "ro-dave", "sudo -n id -un")
+        assert res.returncode == 0 and res.stdout.strip() == "root", res.stderr + host.sshd_log()[-2000:]
         res, prompts = device_login(host, mfake, NEWBIE, [USER_APP_ROLE], tag="ro-erin")
         assert_refused_naming(host, res, prompts, "read-only file system")
         local_and_nss_unaffected(host)
