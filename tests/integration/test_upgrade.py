@@ -9,10 +9,12 @@ One installed-package namespace (tests/installed_env.py) for the whole module, u
      closed: it exits 0, asks nothing, leaves the configuration byte-identical, users keep UID,
      home and groups, the admin logs in again and `sudo -n id` works.
   3. With the new package: the state directory on a tmpfs filled to zero, then bind-remounted
-     read-only: a returning admin logs in (one warning), a new user and a role change are refused
-     naming the cause, local users and NSS are unaffected. A writer killed between writing its
+     read-only: a returning admin logs in (one warning), so does a returning certificate user (the
+     grant for PAM account goes to /run), a new user and a role change are refused naming the
+     cause, local users and NSS are unaffected. A writer killed between writing its
      temp file and the rename leaves a users.db.tmp.* that the next writer removes. A users.db
-     of a newer format is refused by name, and `status` fails on it and on a damaged one.
+     of a newer format is refused by name, and `status` fails on it and on a damaged one; a key
+     cache of a newer format is not read.
   4. `dpkg -r`, then `dpkg -P`: clean.
 """
 import hashlib
