@@ -618,7 +618,7 @@ static int transact(const struct el_config *cfg, int (*op)(struct udb_ws *w, voi
 		old_fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	r = file_write_atomic(path, buf, len, 0644);
 	if (r < 0) {
-		r = write_err(errno);
+		r = r == EL_ERR_IO ? write_err(errno) : r;
 		goto out;
 	}
 	mark_superseded(old_fd);

@@ -34,6 +34,9 @@ CERTADMIN = "dave@contoso.com"    # certificate login, admin by static
 NEWBIE = "erin@contoso.com"       # never seen before the disk fills
 STATE = "/var/lib/entra-login"
 CONF = "/etc/entra-login.conf"
+# Every file the package ships under /etc, each edited by the admin before the upgrade: an upgrade
+# must ask nothing about any of them (dpkg prompts for a conffile that both sides changed).
+ETC_FILES = (CONF, "/etc/ssh/sshd_config.d/50-entra-login.conf", "/etc/sudoers.d/entra-login")
 WARNING, ERR = 4, 3
 
 
@@ -60,7 +63,9 @@ def host(mfake, debs, tmp_path_factory):
                       config_keys={"role_sources": "claims, static", "static_admins": CERTADMIN})
     h.start()
     # what the admin edited: the configuration InstalledHost wrote over the shipped conffile
-    h.run(f"printf '# edited by the admin before the upgrade\\n' >>{CONF}")
+    for f in ETC_FILES:
+        res = h.run(f"printf '# edited by the admin before the upgrade\\n' >>{f}")
+        assert res.returncode == 0, res.stderr
     (h.tmp / "new.deb").write_bytes(new.read_bytes())
     print(f"upgrade: dpkg -i old + setup {h.timings['install']:.1f}s")
     yield h
@@ -127,6 +132,8 @@ def test_old_release_installed_and_users_log_in(host, mfake):
     assert "aad_admins" not in _seen[USER][1] and "aad_users" in _seen[USER][1]
     _seen["conf"] = conf_digest(host)
     _seen["conf-bytes"] = host.path(CONF).read_bytes()
+    _seen["etc"] = {f: host.path(f).read_bytes() for f in ETC_FILES}
+    assert all(b"# edited by the admin" in v for v in _seen["etc"].values())
 
 
 # ------------------------------------------------------------------------------ 2. the upgrade
@@ -137,6 +144,8 @@ def test_unattended_upgrade_keeps_config_and_users(host, mfake):
     assert "Configuration file" not in res.stdout + res.stderr      # no conffile question
     assert host.path(CONF).read_bytes() == _seen["conf-bytes"]
     assert conf_digest(host) == _seen["conf"]
+    for f, before in _seen["etc"].items():
+        assert host.path(f).read_bytes() == before, f
     res = host.run("dpkg-query -W -f '${Version} ${Status}' entra-login; echo; "
                    "entra-login --version; dpkg --audit; dpkg -C")
     assert res.returncode == 0, res.stdout + res.stderr
