@@ -176,7 +176,10 @@ def test_after_upgrade_admin_logs_in_and_sudo_works(host, mfake):
 
 # ------------------------------------------------------------------------------ 3. a full disk
 
+# Earlier certificate grants go first: PAM account must find this login's grant where the full
+# state directory made authorized-keys put it, not a recent one from before.
 FILL = f"""set -e
+rm -f {STATE}/certgrant/*
 mkdir -p /run/el-state-save
 cp -a {STATE}/. /run/el-state-save/
 mount -t tmpfs -o size=512k,mode=0755 el-full {STATE}
@@ -234,7 +237,8 @@ def test_full_disk_returning_admin_logs_in_new_user_and_role_change_refused(host
 
 
 def test_read_only_state_returning_admin_logs_in_new_user_refused(host, mfake):
-    res = host.run(f"mount --bind {STATE} {STATE} && mount -o remount,bind,ro {STATE} && "
+    res = host.run(f"rm -f {STATE}/certgrant/* /run/entra-login/certgrant/* && "
+                   f"mount --bind {STATE} {STATE} && mount -o remount,bind,ro {STATE} && "
                    f"touch {STATE}/x 2>&1; true")
     assert "Read-only file system" in res.stdout + res.stderr, res.stdout + res.stderr
     try:
