@@ -22,6 +22,10 @@ LIBEXECDIR ?= $(PREFIX)/libexec
 DATADIR ?= $(PREFIX)/share
 PYTHON ?= /usr/bin/python3
 
+# The release version: VERSION is the single source; debian/changelog's top entry and the rpm
+# spec's Version: must agree (make check-version, run by deb and rpm).
+VERSION := $(shell cat VERSION)
+
 CC ?= cc
 CFLAGS ?= -O2 -g
 ifneq ($(SAN),)
@@ -33,7 +37,8 @@ CFLAGS += -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -Wall -Wextra -Werror
 	-Wformat=2 -Wshadow -Wvla -Wstrict-prototypes -Wmissing-prototypes \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -MMD -MP \
 	-DEL_SYSCONFDIR='"$(SYSCONFDIR)"' -DEL_STATEDIR='"$(LOCALSTATEDIR)/entra-login"' \
-	-DEL_PAM_HELPER='"$(LIBEXECDIR)/entra-login/pam-helper"' \
+	-DEL_PAM_HELPER='"$(LIBEXECDIR)/entra-login/pam-helper"' -DEL_VERSION='"$(VERSION)"' \
+	-DEL_RUNDIR='"/run/entra-login"' \
 	-iquote common/base -iquote common/net -iquote pam
 LDFLAGS += -Wl,-z,relro,-z,now,-z,defs,--as-needed
 # No -lcurl: common/net/http.c dlopens libcurl.so.4 on the first request (why: http.h).
@@ -69,13 +74,16 @@ Q := @
 endif
 
 .SECONDARY:
-.PHONY: all check unit bench deps install clean demo check-linkage valgrind check-san deb rpm selinux
+.PHONY: all check unit bench deps install clean demo check-linkage valgrind check-san deb rpm selinux check-version
 all: $(NSS_SO) $(PAM_SO) $(PAM_HELPER) $(CLI) $(ENTRA_SSH)
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+# The version is compiled in (--version, status): a new VERSION rebuilds them.
+$(O)/cli/main.o $(O)/cli/cmd_status.o: VERSION
 
 $(BASE_A): $(call obj,$(BASE_SRC))
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -186,7 +194,9 @@ install: all
 # Packages: `make deb`, `make rpm`. Each builds from a copy of the source tree
 # (git's tracked and untracked-but-not-ignored files) in $(O)/pkg/ and writes
 # nothing outside it. Results: $(O)/pkg/deb/*.deb, $(O)/pkg/rpm/RPMS/*/*.rpm.
-PKG_VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' packaging/debian/changelog)
+PKG_VERSION := $(VERSION)
+DEB_CHANGELOG_VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' packaging/debian/changelog)
+RPM_SPEC_VERSION := $(shell sed -n 's/^Version:[[:space:]]*//p' packaging/rpm/entra-login.spec)
 PKG_DIR = $(abspath $(O))/pkg
 # The inner build must not inherit this make's flags (-j, ...) nor its command-line
 # variables (make exports those): O=, SAN= or a path would build or install elsewhere.
@@ -195,14 +205,20 @@ PKG_ENV := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES -u GNUMAKEFL
 	-u PAMDIR -u BINDIR -u SBINDIR -u DATADIR -u LIBEXECDIR
 RPMBUILD_DEPS ?= $(if $(wildcard /etc/debian_version),--nodeps)
 
-deb:
+check-version:
+	$(Q)test "$(DEB_CHANGELOG_VERSION)" = "$(VERSION)" || \
+		{ echo "VERSION is $(VERSION) but packaging/debian/changelog says $(DEB_CHANGELOG_VERSION)" >&2; exit 1; }
+	$(Q)test "$(RPM_SPEC_VERSION)" = "$(VERSION)" || \
+		{ echo "VERSION is $(VERSION) but packaging/rpm/entra-login.spec says $(RPM_SPEC_VERSION)" >&2; exit 1; }
+
+deb: check-version
 	$(Q)rm -rf $(PKG_DIR)/deb
 	$(Q)packaging/stage-tree $(PKG_DIR)/deb/entra-login-$(PKG_VERSION)
 	$(Q)cp -R packaging/debian $(PKG_DIR)/deb/entra-login-$(PKG_VERSION)/debian
 	$(Q)cd $(PKG_DIR)/deb/entra-login-$(PKG_VERSION) && $(PKG_ENV) dpkg-buildpackage -us -uc -b
 	@ls -1 $(PKG_DIR)/deb/*.deb
 
-rpm:
+rpm: check-version
 	$(Q)rm -rf $(PKG_DIR)/rpm
 	$(Q)mkdir -p $(PKG_DIR)/rpm/SOURCES $(PKG_DIR)/rpm/SPECS $(PKG_DIR)/rpm/tmp
 	$(Q)packaging/stage-tree $(PKG_DIR)/rpm/stage/entra-login-$(PKG_VERSION)

@@ -20,6 +20,7 @@
  * into the binding, the login record (with the UID sshd holds) and the
  * grant. The one write allowed here is a demotion (privilege-reducing).
  */
+#include <errno.h>
 #include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -143,8 +144,31 @@ static void grant(const struct el_config *cfg, const char *user, const struct ak
 {
 	int r = certgrant_pending_put(cfg, user, d->oid, d->tid, d->role, now);
 
+	if (r == EL_ERR_IO) {
+		/* The pending decision is a minute's note for PAM account, not state:
+		 * with the state directory full or read-only it goes to EL_RUNDIR
+		 * (tmpfs, root only), which account also reads (certlogin.c). One
+		 * warning per decision (sshd asks twice per key: query, signed). */
+		struct el_config run = *cfg;
+		int e = errno;
+		bool warned;
+
+		run.state_dir = (char *)EL_RUNDIR;
+		warned = certgrant_pending_fresh(&run, user, d->oid, now);
+		r = certgrant_pending_put(&run, user, d->oid, d->tid, d->role, now);
+		if (r == 0 && !warned)
+			syslog(LOG_AUTHPRIV | LOG_WARNING, "certificate for %s oid %s: grant kept in %s, the state "
+			       "directory cannot be written: %s", user, d->oid, EL_RUNDIR, strerror(e));
+		else if (r == EL_ERR_IO)
+			errno = e;
+	}
 	if (r < 0) {
-		refuse(user, d->oid, r, "could not leave the decision for PAM account");
+		char why[160];
+
+		/* Name the cause (a full or read-only state directory), not "I/O error". */
+		snprintf(why, sizeof(why), "could not leave the decision for PAM account: %s",
+			 r == EL_ERR_IO ? strerror(errno) : el_strerror(r));
+		refuse(user, d->oid, r, why);
 		return;
 	}
 	printf("%s\n", d->line);

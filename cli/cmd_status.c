@@ -3,7 +3,9 @@
  * Checks, in order: the configuration (already loaded by main), the state
  * directory and the cache files (owner, mode), discovery (a fresh request,
  * so "reachable" means now), and the signing keys (age, kids, sizes).
- * Exit 0 all good, 1 a local problem (permissions), 3 the identity
+ * The user database is opened and every record read: a damaged, unsafe or
+ * newer-format file is a local problem (NSS and logins ignore it).
+ * Exit 0 all good, 1 a local problem (permissions, user database), 3 the identity
  * provider or its keys cannot be had. Prints nothing secret: the caches
  * hold public endpoints and public keys only.
  */
@@ -19,7 +21,9 @@
 #include "http.h"
 #include "jwks.h"
 #include "oidc.h"
+#include "sshca.h"
 #include "statefile.h"
+#include "userdb.h"
 
 /* 0 if path is root-owned and not group/world-writable (or absent, if optional). */
 static int check_path(const char *label, const char *path, bool dir, bool optional)
@@ -50,6 +54,7 @@ static int check_path(const char *label, const char *path, bool dir, bool option
 static int check_state(const struct el_config *cfg)
 {
 	static const char *const files[] = { STATE_DISCOVERY, STATE_JWKS, STATE_JWKS_REFRESH };
+	static const char *const json_caches[] = { STATE_DISCOVERY, STATE_JWKS, SSHCA_STATE };
 	char path[4096];
 	int bad = 0;
 
@@ -59,7 +64,38 @@ static int check_state(const struct el_config *cfg)
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		if (state_path(cfg, files[i], path, sizeof(path)) < 0 || check_path(files[i], path, false, true) < 0)
 			bad = -1;
+	/* A cache of a later package (after a downgrade) is ignored and refetched: say so. */
+	for (size_t i = 0; i < sizeof(json_caches) / sizeof(json_caches[0]); i++)
+		if (state_file_format(cfg, json_caches[i]) == EL_ERR_NEWER_FORMAT)
+			printf("  %-26s IGNORED: %s\n", json_caches[i], el_strerror(EL_ERR_NEWER_FORMAT));
 	return bad;
+}
+
+static int count_user(const struct udb_user *u, void *userdata)
+{
+	(void)u;
+	++*(unsigned *)userdata;
+	return 0;
+}
+
+/* The whole database as NSS and the writer will read it. */
+static int check_userdb(const struct el_config *cfg)
+{
+	char path[4096];
+	unsigned n = 0;
+	int r;
+
+	printf("user database:\n");
+	r = udb_path(cfg, path, sizeof(path));
+	if (r == 0)
+		r = udb_foreach(cfg, count_user, &n);
+	if (r < 0) {
+		printf("  %s: DAMAGED OR UNUSABLE: %s: %s\n", path, el_errname(r), el_strerror(r));
+		printf("  directory users cannot be resolved or log in until it is fixed or restored\n");
+		return -1;
+	}
+	printf("  %s: %u user(s) ok\n", path, n);
+	return 0;
 }
 
 static int check_discovery(const struct el_config *cfg)
@@ -121,9 +157,12 @@ int cmd_status(const struct el_config *cfg, int argc, char **argv)
 		fprintf(stderr, "usage: entra-login status\n");
 		return 2;
 	}
+	printf("entra-login %s\n", EL_VERSION);
 	printf("config: %s ok\n  tenant_id: %s\n  client_id: %s\n  authority: %s\n", cfg->path ? cfg->path : "(built-in)",
 	       cfg->tenant_id, cfg->client_id, cfg->authority);
 	local = check_state(cfg);
+	if (check_userdb(cfg) < 0)
+		local = -1;
 	remote = check_discovery(cfg);
 	if (check_keys(cfg) < 0)
 		remote = -1;

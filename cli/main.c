@@ -48,7 +48,7 @@ static const struct command commands[] = {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: entra-login [--config PATH] COMMAND [ARGS]\n\ncommands:\n");
+	fprintf(f, "usage: entra-login [--config PATH] COMMAND [ARGS]\n       entra-login --version\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (commands[i].run)
 			fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].help);
@@ -106,6 +106,10 @@ int main(int argc, char **argv)
 	}
 	if (help) {
 		usage(stdout);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("entra-login %s\n", EL_VERSION);
 		return 0;
 	}
 	if (argc < 2 || argv[1][0] == '-') {

@@ -9,6 +9,7 @@
 #include <syslog.h>
 
 #include "auth.h"
+#include "authz.h"
 #include "conv.h"
 #include "err.h"
 #include "jwt.h"
@@ -16,6 +17,8 @@
 
 static const char *user_message(int r)
 {
+	if (r == EL_ERR_DB_NOSPACE || r == EL_ERR_DB_READONLY || r == EL_ERR_DB_WRITE)
+		return authz_message(r);	/* not "Entra ID cannot be reached": name the cause */
 	switch (el_to_pam(r)) {
 	case PAM_AUTHINFO_UNAVAIL:
 		return "Entra ID cannot be reached from this host right now; try again later or use a local account.";

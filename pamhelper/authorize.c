@@ -79,6 +79,12 @@ const char *authz_message(int r)
 		return "Access denied: this user name is retired or blocked on this host; ask an administrator.";
 	case EL_ERR_NOT_OURS:
 		return "Access denied: this user name is taken by a local account or group on this host; ask an administrator.";
+	case EL_ERR_DB_NOSPACE:
+		return "Login refused: the user database cannot be written: no space left on device; tell an administrator.";
+	case EL_ERR_DB_READONLY:
+		return "Login refused: the user database cannot be written: read-only file system; tell an administrator.";
+	case EL_ERR_DB_WRITE:
+		return "Login refused: the user database cannot be written: input/output error; tell an administrator.";
 	case EL_ERR_NO_CERT_GRANT:
 		return "Access denied: directory users log in over SSH with an Entra certificate (az ssh vm) or a sign-in "
 		       "code, not with a key of their own.";
@@ -98,12 +104,22 @@ int authz_record_login_src(const struct hctx *ctx, const char *name, const char 
 {
 	struct udb_login in = { name, oid, tid, display, role };
 	uint32_t uid = 0;
-	int r;
+	int unsaved = 0, r;
 
 	/* The single call site of the user database writer for PAM logins. The
 	 * session will run as the uid NSS announced to the host: the writer
-	 * refuses (EL_ERR_UID_CHANGED, nothing written) rather than bind another. */
-	r = udb_record_login_src(ctx->cfg, &in, source, (int64_t)time(NULL), ctx->announced_uid, &uid);
+	 * refuses (EL_ERR_UID_CHANGED, nothing written) rather than bind another.
+	 * A full or read-only state directory fails only logins that change a
+	 * decision; a returning user with the same role logs in, with a warning. */
+	r = udb_record_login_tolerant(ctx->cfg, &in, source, (int64_t)time(NULL), ctx->announced_uid, &uid,
+				      &unsaved);
+	if (r == 0 && unsaved < 0) {
+		char detail[160];
+
+		snprintf(detail, sizeof(detail), "last login not recorded (nothing else changed): %s",
+			 el_strerror(unsaved));
+		log_role(ctx, LOG_WARNING, "login allowed", oid, detail);
+	}
 	if (r == EL_ERR_UID_CHANGED) {
 		char detail[128];
 

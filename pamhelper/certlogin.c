@@ -29,6 +29,14 @@ int certlogin_consume(struct hctx *ctx)
 	int r;
 
 	r = certgrant_pending_take(ctx->cfg, ctx->user, now, &p);
+	if (r == EL_ERR_NOT_FOUND || r == EL_ERR_IO) {
+		/* authorized-keys leaves the decision in EL_RUNDIR while the state
+		 * directory cannot be written (cmd_authorized_keys.c) */
+		struct el_config run = *ctx->cfg;
+
+		run.state_dir = (char *)EL_RUNDIR;
+		r = certgrant_pending_take(&run, ctx->user, now, &p);
+	}
 	if (r < 0) {
 		snprintf(detail, sizeof(detail), "%s",
 			 r == EL_ERR_NOT_FOUND ? "sshd login without a certificate accepted by authorized-keys in the "

@@ -21,6 +21,10 @@ int el_to_pam(int r)
 	case EL_ERR_CONFIG:
 	case EL_ERR_INSECURE:
 	case EL_ERR_IO:
+	case EL_ERR_DB_NOSPACE:
+	case EL_ERR_DB_READONLY:
+	case EL_ERR_DB_WRITE:
+	case EL_ERR_NEWER_FORMAT:
 	case EL_ERR_HTTP_LIB:
 	case EL_ERR_HTTP_CONNECT:
 	case EL_ERR_HTTP_TIMEOUT:

@@ -73,6 +73,53 @@ def build_deb(out_dir):
     return debs[0], elapsed
 
 
+# The previous release for the upgrade test (tests/integration/test_upgrade.py): main as it was
+# before issue 20, package version 0.1.0, /etc/entra-login.conf still a dpkg conffile.
+OLD_RELEASE = "9805eb7"
+
+
+def build_old_deb():
+    """The .deb of OLD_RELEASE, built from git history with that commit's own Makefile
+    (`git archive` into build/upgrade-old/<commit>/src, `make deb` there) and cached under
+    build/upgrade-old/ for later runs. Returns (path, seconds the build took, 0 when cached).
+    A checkout without that commit (a shallow clone) fails, never skips: CI must have history.
+    EL_UPGRADE_GIT names another checkout to take the history from (the mutation runner's
+    scratch copy of the tree has none)."""
+    repo = os.environ.get("EL_UPGRADE_GIT") or str(ROOT)
+    res = subprocess.run(["git", "-C", repo, "rev-parse", "--verify", "--quiet", f"{OLD_RELEASE}^{{commit}}"],
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        shallow = subprocess.run(["git", "-C", repo, "rev-parse", "--is-shallow-repository"],
+                                 capture_output=True, text=True).stdout.strip()
+        raise RuntimeError(f"the upgrade test needs commit {OLD_RELEASE} (the previous release) in git history, "
+                           f"and this checkout does not have it (shallow clone: {shallow or 'unknown'}); "
+                           "run `git fetch --unshallow` or test from a full clone")
+    commit = res.stdout.strip()
+    top = ROOT / "build" / "upgrade-old" / commit
+    done = top / "deb.path"
+    if done.exists() and pathlib.Path(done.read_text().strip()).exists():
+        return pathlib.Path(done.read_text().strip()), 0.0
+    t0 = time.monotonic()
+    subprocess.run(["rm", "-rf", str(top)], check=True)
+    (top / "src").mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", repo, "archive", "--format=tar", commit],
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(top / "src")], input=archive, check=True)
+    # GIT_CEILING_DIRECTORIES: the old stage-tree must not find this checkout's .git above it
+    # (it would list this tree's files); it copies its own directory instead.
+    res = subprocess.run(["make", "--no-print-directory", "-C", str(top / "src"), "deb", f"O={top / 'out'}"],
+                         env=clean_env(GIT_CEILING_DIRECTORIES=str(top)), capture_output=True, text=True,
+                         timeout=900)
+    (top / "make-deb.log").write_text(res.stdout + res.stderr)
+    if res.returncode != 0:
+        raise RuntimeError(f"make deb of {OLD_RELEASE} failed:\n" + (res.stdout + res.stderr)[-4000:])
+    debs = sorted((top / "out" / "pkg" / "deb").glob("entra-login_*.deb"))
+    if len(debs) != 1:
+        raise RuntimeError(f"make deb of {OLD_RELEASE} built {debs}")
+    done.write_text(str(debs[0]))
+    return debs[0], time.monotonic() - t0
+
+
 def start_fake(tmp_path_factory, fake_material, name):
     """The fake tenant of one installed-package test module: device codes without a poll wait."""
     return FakeEntra().start(tmp_path_factory.mktemp(name), interval=0, material_from=fake_material)

@@ -219,6 +219,15 @@ int certgrant_pending_put(const struct el_config *cfg, const char *user, const c
 	return file_replace_private(path, line, (size_t)n);
 }
 
+bool certgrant_pending_fresh(const struct el_config *cfg, const char *user, const char *oid, time_t now)
+{
+	struct certgrant_pending p;
+	char path[4096], buf[160];
+
+	return read_record(cfg, CERTPENDING_DIR, user, buf, sizeof(buf), path, sizeof(path)) == 0 &&
+	       parse_pending(buf, &p) == 0 && pending_fresh(cfg, &p, now) && p.role != 0 && strcmp(p.oid, oid) == 0;
+}
+
 int certgrant_pending_take(const struct el_config *cfg, const char *user, time_t now, struct certgrant_pending *ret)
 {
 	struct certgrant_pending p;

@@ -48,6 +48,11 @@ struct certgrant_pending {
 int certgrant_pending_put(const struct el_config *cfg, const char *user, const char *oid, const char *tid, int role,
 			  time_t now) EL_MUST_CHECK;
 
+/* True if user has a fresh, unconflicted pending decision for oid (no
+ * write; authorized-keys warns once per decision when it must fall back
+ * to EL_RUNDIR). */
+bool certgrant_pending_fresh(const struct el_config *cfg, const char *user, const char *oid, time_t now);
+
 /* Take (read and remove: one decision, one login) user's pending decision
  * if it is from within CERTGRANT_WINDOW seconds before now (and not from
  * the future beyond clock_skew). Returns 0, EL_ERR_NOT_FOUND (none, or too

@@ -115,7 +115,11 @@
 	X(EL_ERR_HTTP_LIB, "libcurl.so.4 (>= 7.85) could not be loaded: no network requests possible") \
 	X(EL_ERR_NAME_RETIRED, "name was renamed or forgotten on this host: an administrator must release it (entra-login release NAME)") \
 	X(EL_ERR_NAME_BLOCKED, "name is blocked on this host (entra-login unblock NAME)") \
-	X(EL_ERR_BINDING_CHANGED, "name was rebound, forgotten or blocked while its role was decided: nothing written")
+	X(EL_ERR_BINDING_CHANGED, "name was rebound, forgotten or blocked while its role was decided: nothing written") \
+	X(EL_ERR_DB_NOSPACE, "the user database cannot be written: no space left on device") \
+	X(EL_ERR_DB_READONLY, "the user database cannot be written: read-only file system") \
+	X(EL_ERR_DB_WRITE, "the user database cannot be written: input/output error") \
+	X(EL_ERR_NEWER_FORMAT, "file written by a newer entra-login (format version too new); upgrade entra-login")
 
 #define EL_ERR_ENUM_(sym, text) sym##_IDX,
 enum el_err_index { EL_ERR_LIST(EL_ERR_ENUM_) EL_ERR_COUNT_ };

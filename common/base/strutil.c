@@ -193,8 +193,12 @@ int file_replace_private(const char *path, const void *data, size_t len)
 		r = EL_ERR_IO;
 	if (r == 0 && rename(tmp, path) < 0)
 		r = EL_ERR_IO;
-	if (r < 0)
+	if (r < 0) {
+		int saved = errno;	/* the cause (ENOSPC, EROFS) for the caller's message */
+
 		(void)unlink(tmp);
+		errno = saved;
+	}
 	return r;
 }
 
@@ -202,7 +206,7 @@ int file_write_atomic(const char *path, const void *data, size_t len, unsigned m
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
 	const char *p = data;
-	int fd = -1, dfd = -1, r = EL_ERR_IO;
+	int fd = -1, dfd = -1, r = EL_ERR_IO, saved;
 
 	/* mkostemp, not a pid suffix: two threads of one process may write the same file. */
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp))
@@ -238,12 +242,14 @@ int file_write_atomic(const char *path, const void *data, size_t len, unsigned m
 		(void)fsync(dfd);
 	r = 0;
 out:
+	saved = errno;	/* the cause (ENOSPC, EROFS, EIO): callers name it */
 	if (fd >= 0)
 		close(fd);
 	if (r < 0 && tmp[0])
 		(void)unlink(tmp);
 	if (dfd >= 0)
 		close(dfd);
+	errno = saved;
 	return r;
 }
 

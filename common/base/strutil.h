@@ -34,7 +34,8 @@ int file_read_capped(const char *path, size_t cap, char **ret_text, size_t *ret_
 int fd_read_capped(int fd, size_t cap, char **ret_text, size_t *ret_len) EL_MUST_CHECK;
 
 /* Write data to path atomically: temp file in the same directory, fsync,
- * chmod to mode, rename, fsync of the directory. Returns 0 or EL_ERR_IO. */
+ * chmod to mode, rename, fsync of the directory. Returns 0 or EL_ERR_IO,
+ * with errno still holding the cause (ENOSPC, EROFS, EIO, ...). */
 int file_write_atomic(const char *path, const void *data, size_t len, unsigned mode) EL_MUST_CHECK;
 
 /* Replace path with a private (0600) file holding data: temp file next to

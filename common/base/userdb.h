@@ -104,7 +104,9 @@ int udb_path(const struct el_config *cfg, char *buf, size_t buflen) EL_MUST_CHEC
 /* Map and validate a database file. On success *ret_db is set; close it
  * with udb_close(). Returns 0, EL_ERR_NOT_FOUND (no such file),
  * EL_ERR_INSECURE (owner, mode, not a regular file), EL_ERR_CORRUPT
- * (size, magic, version, offsets, header checksum), EL_ERR_IO, EL_ERR_NOMEM. */
+ * (size, magic, version, offsets, header checksum), EL_ERR_NEWER_FORMAT
+ * (our magic, a version newer than this build writes: a later package's
+ * file, refused whole, never misread), EL_ERR_IO, EL_ERR_NOMEM. */
 int udb_open_path(const char *path, struct udb **ret_db) EL_MUST_CHECK;
 /* Same for cfg's database. */
 int udb_open(const struct el_config *cfg, struct udb **ret_db) EL_MUST_CHECK;
@@ -203,6 +205,17 @@ int udb_record_logins(const struct el_config *cfg, const struct udb_login *login
  * UDB_SRC_UNKNOWN). Same returns. */
 int udb_record_login_src(const struct el_config *cfg, const struct udb_login *login, enum udb_source source,
 			 int64_t now, uint32_t expect_uid, uint32_t *ret_uid) EL_MUST_CHECK;
+
+/* udb_record_login_src for a login that may proceed when only its
+ * bookkeeping (last login, display name) cannot be written: if the
+ * database cannot be written (no space, read-only, I/O error) and the
+ * login changes no decision (same binding, same UID, same role), returns 0
+ * with *ret_unsaved = EL_ERR_DB_NOSPACE / EL_ERR_DB_READONLY /
+ * EL_ERR_DB_WRITE (the caller warns once); a login that needs a change (new
+ * user, new binding, role change) returns that error. *ret_unsaved = 0 when
+ * everything was written. */
+int udb_record_login_tolerant(const struct el_config *cfg, const struct udb_login *login, enum udb_source source,
+			      int64_t now, uint32_t expect_uid, uint32_t *ret_uid, int *ret_unsaved) EL_MUST_CHECK;
 
 /* Every writer call that binds or records a login also refuses, nothing
  * written: EL_ERR_NAME_RETIRED (a tombstone: the name was renamed away or

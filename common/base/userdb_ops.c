@@ -98,9 +98,11 @@ static int op_login(struct udb_ws *w, void *arg)
 {
 	const struct login_op *op = arg;
 
+	w->decides = false;	/* until a record, a binding or a role changes */
 	for (size_t i = 0; i < op->n; i++) {
 		const struct parsed_login *l = &op->logins[i];
 		struct udb_wrec *rec = udb_ws_find(w, l->name);
+		enum udb_source src;
 		int r;
 
 		if (uidmap_local_has_name(w->local, l->name))
@@ -122,6 +124,7 @@ static int op_login(struct udb_ws *w, void *arg)
 				r = home_unshared(w, rec);
 			if (r < 0)
 				return r;
+			w->decides = true;	/* a new UID */
 		}
 		/* NSS told sshd (and the session it sets up) another UID: recording
 		 * this one would run the session as someone else's id. */
@@ -132,12 +135,16 @@ static int op_login(struct udb_ws *w, void *arg)
 			memcpy(rec->oid, l->oid, 16);
 			memcpy(rec->tid, l->tid, 16);
 			rec->first_login = op->now;
+			w->decides = true;	/* a new binding */
 			r = udb_ws_note_oid(w, rec);
 			if (r < 0)
 				return r;
 		}
+		src = l->role == UDB_ROLE_NONE ? UDB_SRC_UNKNOWN : l->source;
+		if (rec->role != l->role || rec->source != src)
+			w->decides = true;	/* NSS group membership, or who may revoke it, changes */
 		rec->role = l->role;
-		rec->source = l->role == UDB_ROLE_NONE ? UDB_SRC_UNKNOWN : l->source;
+		rec->source = src;
 		rec->last_login = op->now;
 		r = udb_ws_set_display(w, rec, l->display);
 		if (r < 0)
@@ -175,22 +182,15 @@ int udb_record_login(const struct el_config *cfg, const char *name, const char *
 	return udb_record_login_expect(cfg, name, oid, tid, display_name, role, now, 0, ret_uid);
 }
 
-int udb_record_login_expect(const struct el_config *cfg, const char *name, const char *oid, const char *tid,
-			    const char *display_name, enum udb_role role, int64_t now, uint32_t expect_uid,
-			    uint32_t *ret_uid)
-{
-	struct udb_login in = { name, oid, tid, display_name, role };
-
-	return udb_record_login_src(cfg, &in, UDB_SRC_UNKNOWN, now, expect_uid, ret_uid);
-}
-
-int udb_record_login_src(const struct el_config *cfg, const struct udb_login *in, enum udb_source source,
-			 int64_t now, uint32_t expect_uid, uint32_t *ret_uid)
+/* The one login write: strict (ret_unsaved NULL: every write error fails)
+ * or tolerant (a write error that loses only bookkeeping is *ret_unsaved). */
+static int login_write(const struct el_config *cfg, const struct udb_login *in, enum udb_source source, int64_t now,
+		       uint32_t expect_uid, uint32_t *ret_uid, int *ret_unsaved)
 {
 	struct parsed_login parsed;
 	uint32_t uid = 0;
 	struct login_op op = { .logins = &parsed, .n = 1, .now = now, .expect_uid = expect_uid, .ret_uid = &uid };
-	int r;
+	int unsaved = 0, r;
 
 	if (!cfg || !in || (unsigned)source > UDB_SRC_MAX)
 		return EL_ERR_INVAL;
@@ -198,12 +198,37 @@ int udb_record_login_src(const struct el_config *cfg, const struct udb_login *in
 	if (r < 0)
 		return r;
 	parsed.source = source;
-	r = udb_transact(cfg, op_login, &op);
+	r = ret_unsaved ? udb_transact_tolerant(cfg, op_login, &op, &unsaved) : udb_transact(cfg, op_login, &op);
 	if (r < 0)
 		return r;
 	if (ret_uid)
 		*ret_uid = uid;
+	if (ret_unsaved)
+		*ret_unsaved = unsaved;
 	return 0;
+}
+
+int udb_record_login_src(const struct el_config *cfg, const struct udb_login *in, enum udb_source source,
+			 int64_t now, uint32_t expect_uid, uint32_t *ret_uid)
+{
+	return login_write(cfg, in, source, now, expect_uid, ret_uid, NULL);
+}
+
+int udb_record_login_expect(const struct el_config *cfg, const char *name, const char *oid, const char *tid,
+			    const char *display_name, enum udb_role role, int64_t now, uint32_t expect_uid,
+			    uint32_t *ret_uid)
+{
+	struct udb_login in = { name, oid, tid, display_name, role };
+
+	return login_write(cfg, &in, UDB_SRC_UNKNOWN, now, expect_uid, ret_uid, NULL);
+}
+
+int udb_record_login_tolerant(const struct el_config *cfg, const struct udb_login *in, enum udb_source source,
+			      int64_t now, uint32_t expect_uid, uint32_t *ret_uid, int *ret_unsaved)
+{
+	if (!ret_unsaved)
+		return EL_ERR_INVAL;
+	return login_write(cfg, in, source, now, expect_uid, ret_uid, ret_unsaved);
 }
 
 int udb_check_binding(const struct el_config *cfg, const char *name, const char *oid, const char *tid)

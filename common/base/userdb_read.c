@@ -72,6 +72,10 @@ static int validate(struct udb *db)
 	/* One read of the shared header: every check and use sees the same. */
 	memcpy(&hc, db->hdr, sizeof(hc));
 
+	/* A later package's format (after a downgrade): refuse by name, never
+	 * guess at its layout, and never let a writer replace it. */
+	if (memcmp(h->magic, UDB_MAGIC, 8) == 0 && h->bom == UDB_BOM && h->version > UDB_VERSION)
+		return EL_ERR_NEWER_FORMAT;
 	if (memcmp(h->magic, UDB_MAGIC, 8) != 0 || h->version < UDB_VERSION_MIN || h->version > UDB_VERSION ||
 	    h->bom != UDB_BOM)
 		return EL_ERR_CORRUPT;

@@ -5,6 +5,7 @@
  * file (userdb_format.h), replace the old one atomically, then flag the old
  * inode superseded so processes that still map it reload at once.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -466,6 +467,45 @@ static int serialize(struct udb_ws *w, unsigned char **ret_buf, size_t *ret_len)
 	return 0;
 }
 
+/* Why the database could not be written, from errno: the text names the
+ * cause for the admin and the user ("no space left on device"). */
+static int write_err(int e)
+{
+	if (e == ENOSPC || e == EDQUOT)
+		return EL_ERR_DB_NOSPACE;
+	if (e == EROFS)
+		return EL_ERR_DB_READONLY;
+	return EL_ERR_DB_WRITE;
+}
+
+static bool is_write_err(int r)
+{
+	return r == EL_ERR_DB_NOSPACE || r == EL_ERR_DB_READONLY || r == EL_ERR_DB_WRITE;
+}
+
+/* Under the lock: remove the users.db.tmp.XXXXXX files of a writer killed
+ * between mkostemp and rename (no writer can be using one now). Only our
+ * own regular files with exactly that name shape; best effort. */
+static void remove_stale_temps(const struct el_config *cfg)
+{
+	static const char prefix[] = UDB_FILE ".tmp.";
+	DIR *d = opendir(cfg->state_dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		struct stat st;
+
+		if (strncmp(e->d_name, prefix, sizeof(prefix) - 1) != 0 || strlen(e->d_name) != sizeof(prefix) - 1 + 6)
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_uid == geteuid())
+			(void)unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+}
+
 static int lock_take(const struct el_config *cfg, int *ret_fd)
 {
 	char path[4096];
@@ -473,7 +513,7 @@ static int lock_take(const struct el_config *cfg, int *ret_fd)
 	int fd, n;
 
 	if (mkdir(cfg->state_dir, 0755) < 0 && errno != EEXIST)
-		return EL_ERR_IO;
+		return write_err(errno);
 	/* Never write bindings where someone else could swap them. */
 	n = dir_safe(cfg->state_dir, false);
 	if (n < 0)
@@ -483,7 +523,7 @@ static int lock_take(const struct el_config *cfg, int *ret_fd)
 		return EL_ERR_RANGE;
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
 	if (fd < 0)
-		return EL_ERR_IO;
+		return errno == ELOOP ? EL_ERR_INSECURE : write_err(errno);
 	for (int waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += 5) {
 		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= UDB_LOCK_TIMEOUT_MS) {
 			close(fd);
@@ -504,13 +544,15 @@ static void mark_superseded(int old_fd)
 		(void)!pwrite(old_fd, &one, sizeof(one), offsetof(struct udb_disk_hdr, superseded));
 }
 
-static int transact(const struct el_config *cfg, int (*op)(struct udb_ws *w, void *arg), void *arg, bool dry)
+/* ret_unsaved: NULL (every write error fails), or tolerant (udb_transact_tolerant). */
+static int transact(const struct el_config *cfg, int (*op)(struct udb_ws *w, void *arg), void *arg, bool dry,
+		    int *ret_unsaved)
 {
-	struct udb_ws w = { .cfg = cfg };
+	struct udb_ws w = { .cfg = cfg, .decides = true };
 	char path[4096];
 	unsigned char *buf = NULL;
 	size_t len = 0;
-	int lock_fd = -1, old_fd = -1, r;
+	int lock_fd = -1, old_fd = -1, unsaved = 0, r;
 
 	r = udb_path(cfg, path, sizeof(path));
 	if (r < 0)
@@ -519,15 +561,29 @@ static int transact(const struct el_config *cfg, int (*op)(struct udb_ws *w, voi
 	 * nothing, not even the lock file or the state directory. */
 	if (!dry) {
 		r = lock_take(cfg, &lock_fd);
-		if (r < 0)
+		/* Read-only state: no lock file to open. A tolerant caller still
+		 * learns, from a consistent unlocked read, whether its change was
+		 * bookkeeping only; nothing is written either way. */
+		if (r < 0 && !(ret_unsaved && is_write_err(r)))
 			return r;
+		if (r < 0) {
+			unsaved = r;
+			dry = true;
+		} else {
+			remove_stale_temps(cfg);
+		}
 	}
 	r = load(&w, path);
 	if (r < 0)
 		goto out;
 	r = op(&w, arg);
-	if (r != 0 || dry) {
+	if (r != 0 || (dry && !unsaved)) {
 		r = r > 0 ? 0 : r;	/* > 0: nothing to change */
+		unsaved = 0;
+		goto out;
+	}
+	if (unsaved) {
+		r = unsaved;
 		goto out;
 	}
 	r = serialize(&w, &buf, &len);
@@ -536,25 +592,43 @@ static int transact(const struct el_config *cfg, int (*op)(struct udb_ws *w, voi
 	if (w.old)
 		old_fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	r = file_write_atomic(path, buf, len, 0644);
-	if (r < 0)
+	if (r < 0) {
+		r = r == EL_ERR_IO ? write_err(errno) : r;
 		goto out;
+	}
 	mark_superseded(old_fd);
 out:
+	if (ret_unsaved && is_write_err(r) && !w.decides) {
+		unsaved = r;	/* only bookkeeping was lost: the caller's login stands */
+		r = 0;
+	} else {
+		unsaved = 0;
+	}
 	if (old_fd >= 0)
 		close(old_fd);
 	free(buf);
 	ws_free(&w);
 	if (lock_fd >= 0)
 		close(lock_fd);	/* releases the flock */
+	if (r == 0 && ret_unsaved)
+		*ret_unsaved = unsaved;
 	return r;
 }
 
 int udb_transact(const struct el_config *cfg, int (*op)(struct udb_ws *w, void *arg), void *arg)
 {
-	return transact(cfg, op, arg, false);
+	return transact(cfg, op, arg, false, NULL);
+}
+
+int udb_transact_tolerant(const struct el_config *cfg, int (*op)(struct udb_ws *w, void *arg), void *arg,
+			  int *ret_unsaved)
+{
+	if (!ret_unsaved)
+		return EL_ERR_INVAL;
+	return transact(cfg, op, arg, false, ret_unsaved);
 }
 
 int udb_transact_dry(const struct el_config *cfg, int (*op)(struct udb_ws *w, void *arg), void *arg)
 {
-	return transact(cfg, op, arg, true);
+	return transact(cfg, op, arg, true, NULL);
 }

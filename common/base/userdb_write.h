@@ -42,12 +42,27 @@ struct udb_ws {
 	char **owned;
 	size_t n_owned, cap_owned;
 	uint64_t generation;
+	/* Set by op when its change is part of an access decision (a new
+	 * record, a binding, a role); left false when only bookkeeping changed
+	 * (last login, display name), which a tolerant transaction may fail to
+	 * write without failing the caller. transact starts it true for every
+	 * op but op_login, which clears it first. */
+	bool decides;
 };
 
 /* Lock, load, run op, and unless op returned non-zero write the result and
  * unlock. op returns 0 (write), 1 (nothing changed) or a negative EL_ERR_*
  * (nothing written, returned). */
 int udb_transact(const struct el_config *cfg, int (*op)(struct udb_ws *w, void *arg), void *arg) EL_MUST_CHECK;
+
+/* udb_transact for a change that may be pure bookkeeping: when the database
+ * cannot be written (lock or file: no space, read-only, I/O error) and op
+ * left w->decides false, returns 0 with *ret_unsaved = the write error
+ * (EL_ERR_DB_NOSPACE, EL_ERR_DB_READONLY, EL_ERR_DB_WRITE); otherwise as
+ * udb_transact with *ret_unsaved = 0. A decision that cannot be written
+ * returns that write error. */
+int udb_transact_tolerant(const struct el_config *cfg, int (*op)(struct udb_ws *w, void *arg), void *arg,
+			  int *ret_unsaved) EL_MUST_CHECK;
 
 /* The same without the lock and without writing anything (op's changes are
  * dropped): dry runs, which must leave the state directory untouched. */

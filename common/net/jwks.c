@@ -249,7 +249,7 @@ static int fetch(struct el_keys *ks)
 	keys = NULL;
 	ks->fetched = time(NULL);
 	ks->from_cache = false;
-	doc = json_pack("{s:s, s:O}", "source", ks->jwks_uri, "jwks", root);
+	doc = json_pack("{s:i, s:s, s:O}", STATE_FORMAT_KEY, STATE_FORMAT, "source", ks->jwks_uri, "jwks", root);
 	text = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	if (text)
 		(void)state_write(ks->cfg, STATE_JWKS, text, strlen(text));	/* best effort */
@@ -279,6 +279,9 @@ static int cache_load(struct el_keys *ks)
 	if (r < 0)
 		return r;
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	r = state_format_check(root);
+	if (r < 0)
+		goto out;	/* a later package's cache: not ours to read */
 	source = json_string_value(json_object_get(root, "source"));
 	if (!source || strcmp(source, ks->jwks_uri) != 0) {
 		r = EL_ERR_NOT_FOUND;

@@ -158,7 +158,8 @@ static int cache_store(const struct el_config *cfg, const struct oidc_meta *m)
 	char *text = NULL;
 	int r;
 
-	doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "authority", cfg->authority, "tenant_id",
+	doc = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", STATE_FORMAT_KEY, STATE_FORMAT, "authority",
+			cfg->authority, "tenant_id",
 			cfg->tenant_id, "issuer", m->issuer, "jwks_uri", m->jwks_uri, "token_endpoint",
 			m->token_endpoint, "device_authorization_endpoint", m->device_authorization_endpoint,
 			"fetched", (json_int_t)m->fetched);
@@ -197,6 +198,9 @@ static int cache_load(const struct el_config *cfg, struct oidc_meta **ret_meta, 
 		r = EL_ERR_CORRUPT;
 		goto out;
 	}
+	r = state_format_check(root);
+	if (r < 0)
+		goto out;	/* a later package's cache: not ours to read */
 	auth = json_string_value(json_object_get(root, "authority"));
 	tenant = json_string_value(json_object_get(root, "tenant_id"));
 	if (!auth || !tenant || strcmp(auth, cfg->authority) != 0 || strcmp(tenant, cfg->tenant_id) != 0) {

@@ -201,7 +201,7 @@ static int load_jwks(const struct el_config *cfg, struct sshca *ca, time_t now)
 	}
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	keys = json_object_get(json_object_get(root, "jwks"), "keys");
-	if (!json_is_array(keys)) {
+	if (!json_is_array(keys) || state_format_check(root) < 0) {	/* newer format: trust nothing */
 		ca->stale = true;
 		r = 0;
 		goto out;
@@ -233,7 +233,9 @@ static int load_merged(const struct el_config *cfg, struct sshca *ca, time_t now
 		return r == EL_ERR_NOMEM ? r : 0;
 	}
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	keys = json_object_get(root, "keys");
+	/* A later package's file: none of its keys are read (and the next save
+	 * replaces it in this format). */
+	keys = state_format_check(root) == 0 ? json_object_get(root, "keys") : NULL;
 	json_array_foreach(keys, i, k) {
 		const char *kid = json_string_value(json_object_get(k, "kid"));
 		const char *b64 = json_string_value(json_object_get(k, "blob"));
@@ -377,7 +379,8 @@ int sshca_save(const struct el_config *cfg, const struct sshca *ca, time_t now)
 						     (json_int_t)k->not_after));
 		free(b64);
 	}
-	if (json_object_set(doc, "keys", arr) < 0)
+	if (json_object_set(doc, "keys", arr) < 0 ||
+	    json_object_set_new(doc, STATE_FORMAT_KEY, json_integer(STATE_FORMAT)) < 0)
 		goto out;
 	text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
 	if (text)

@@ -102,6 +102,38 @@ int state_write(const struct el_config *cfg, const char *name, const void *data,
 	return file_write_atomic(path, data, len, 0644);
 }
 
+int state_format_check(const json_t *root)
+{
+	const json_t *f;
+
+	if (!json_is_object(root))
+		return EL_ERR_CORRUPT;
+	f = json_object_get(root, STATE_FORMAT_KEY);
+	if (!f)
+		return 0;
+	if (!json_is_integer(f) || json_integer_value(f) < 1)
+		return EL_ERR_CORRUPT;
+	return json_integer_value(f) > STATE_FORMAT ? EL_ERR_NEWER_FORMAT : 0;
+}
+
+int state_file_format(const struct el_config *cfg, const char *name)
+{
+	json_error_t jerr;
+	json_t *root;
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	r = state_read(cfg, name, 4 * 1024 * 1024, &text, &len, NULL);
+	if (r < 0)
+		return r;
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	r = state_format_check(root);
+	json_decref(root);
+	free(text);
+	return r;
+}
+
 bool state_age_below(time_t mtime, time_t now, time_t max_age)
 {
 	if (mtime > now + STATE_FUTURE_SLACK)

@@ -14,12 +14,30 @@
 #include <stddef.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "conf.h"
 #include "err.h"
 
 #define STATE_DISCOVERY "openid-configuration.json"
 #define STATE_JWKS "jwks.json"
 #define STATE_JWKS_REFRESH "jwks.refresh"
+
+/* Format version of the JSON caches (openid-configuration.json, jwks.json,
+ * sshca.json): a "format" member, written by every writer. A file without
+ * one is format 1 (0.1.0 wrote none). A later format - a newer package's
+ * file met after a downgrade - is refused, never misread: the reader treats
+ * it as no cache (a fresh fetch then replaces it). */
+#define STATE_FORMAT 1
+#define STATE_FORMAT_KEY "format"
+
+/* root's format: 0 if absent or 1..STATE_FORMAT, EL_ERR_NEWER_FORMAT if
+ * above, EL_ERR_CORRUPT if not a positive integer or root not an object. */
+int state_format_check(const json_t *root) EL_MUST_CHECK;
+
+/* state_format_check of a cache file's JSON: 0, EL_ERR_NEWER_FORMAT,
+ * EL_ERR_CORRUPT, or the codes of state_read (EL_ERR_NOT_FOUND, ...). */
+int state_file_format(const struct el_config *cfg, const char *name) EL_MUST_CHECK;
 
 /* File times run ahead of time(2) by up to a clock tick (the kernel stamps
  * files from a finer clock than the coarse one time() reads), so a cache

@@ -347,6 +347,7 @@ def test_versions_agree():
     deb = re.match(r"entra-login \(([^)]+)\)", (ROOT / "packaging/debian/changelog").read_text())
     spec = re.search(r"^Version:\s*(\S+)", (ROOT / "packaging/rpm/entra-login.spec").read_text(), re.M)
     assert deb and spec and deb.group(1) == spec.group(1)
+    assert (ROOT / "VERSION").read_text().strip() == deb.group(1)      # the single source
 
 
 # ---------------------------------------------------------------------------------------------
@@ -414,7 +415,8 @@ def test_deb_contents(packages, tmp_path):
         "/usr/libexec/entra-login/pam-helper": ("-rwxr-xr-x", "root/root"),
         f"/lib/{ma}/libnss_entra.so.2": ("-rw-r--r--", "root/root"),
         "/usr/sbin/entra-login": ("-rwxr-xr-x", "root/root"),
-        "/etc/entra-login.conf": ("-rw-r--r--", "root/root"),
+        # issue 20: the example, not /etc/entra-login.conf (postinst creates that on first install)
+        "/usr/share/entra-login/entra-login.conf": ("-rw-r--r--", "root/root"),
         "/etc/sudoers.d/entra-login": ("-r--r-----", "root/root"),
         "/etc/ssh/sshd_config.d/50-entra-login.conf": ("-rw-r--r--", "root/root"),
         "/usr/share/pam-configs/entra-login": ("-rw-r--r--", "root/root"),
@@ -448,9 +450,9 @@ def test_deb_contents(packages, tmp_path):
     assert re.search(r"\blibcurl4 \(>= 7\.85\.0\)", depends), depends
     ctl = tmp_path / "DEBIAN"
     run(["dpkg-deb", "-e", str(packages["deb"]), str(ctl)], check=True)
+    assert "/etc/entra-login.conf" not in entries
     assert (ctl / "conffiles").read_text().split() == [
-        "/etc/entra-login.conf", "/etc/ssh/sshd_config.d/50-entra-login.conf",
-        "/etc/sudoers.d/entra-login"]
+        "/etc/ssh/sshd_config.d/50-entra-login.conf", "/etc/sudoers.d/entra-login"]
     for script in ("postinst", "prerm"):
         assert "/usr/share/entra-login/nsswitch-edit" in (ctl / script).read_text()
     assert "pam-auth-update --package\n" in (ctl / "postinst").read_text()
