@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "strutil.h"
@@ -312,4 +314,16 @@ out:
 	if (fd >= 0)
 		close(fd);
 	return r;
+}
+
+int fd_lock_wait(int fd, unsigned timeout_ms)
+{
+	struct timespec pause = { 0, 5 * 1000 * 1000 };
+
+	for (unsigned waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += 5) {
+		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= timeout_ms)
+			return EL_ERR_LOCK;
+		nanosleep(&pause, NULL);
+	}
+	return 0;
 }
