@@ -57,17 +57,6 @@ static struct seen look(struct fx *fx, const char *name)
 	return s;
 }
 
-static uint64_t generation(struct fx *fx)
-{
-	struct udb *db = NULL;
-	uint64_t g;
-
-	assert_int_equal(udb_open(fx->cfg, &db), 0);
-	g = udb_generation(db);
-	udb_close(db);
-	return g;
-}
-
 static void test_rename_leaves_a_tombstone_until_release(void **state)
 {
 	struct fx *fx = *state;
@@ -227,38 +216,6 @@ static void test_a_kept_home_is_never_given_to_the_next_holder(void **state)
 	/* Nobody else's home taken: the template applies. */
 	assert_int_equal(udb_record_login(fx->cfg, "k@contoso.com", OID_C, TID, "", UDB_ROLE_USER, 2, NULL), 0);
 	assert_string_equal(look(fx, "k@contoso.com").home, "");
-}
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned char *buf;
-	long n;
-
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
-static void spit(const char *path, const unsigned char *buf, size_t len)
-{
-	char tmp[160];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s.new", path);
-	f = fopen(tmp, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(buf, 1, len, f), len);
-	fclose(f);
-	chmod(tmp, 0644);
-	assert_int_equal(rename(tmp, path), 0);
 }
 
 static void resign(unsigned char *img, uint32_t version)

@@ -25,37 +25,6 @@ static int setup(void **state)
 	return udb_fx_setup(state, "/tmp/udb-life-XXXXXX", "contoso.com", "");
 }
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned char *buf;
-	long n;
-
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
-static void spit(const char *path, const unsigned char *buf, size_t len)
-{
-	char tmp[160];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s.new", path);
-	f = fopen(tmp, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(buf, 1, len, f), len);
-	fclose(f);
-	chmod(tmp, 0644);
-	assert_int_equal(rename(tmp, path), 0);
-}
-
 /* Re-sum record i and the header of an image, as a writer of version
  * `version` would have. */
 static void resign(unsigned char *img, uint32_t i, uint32_t version)
