@@ -2,7 +2,8 @@
  * 0755 state directory made from a mkdtemp template and a configuration of
  * the test tenant pointing at it, removed again by teardown. Test code.
  * Included by test_userdb.c, test_userdb_life.c and test_userdb_identity.c,
- * with the helpers two of them shared (generation, slurp, spit). */
+ * with the helpers two of them shared (generation, slurp, spit,
+ * resign_header_whole). */
 #ifndef TEST_USERDB_FX_H
 #define TEST_USERDB_FX_H
 
@@ -19,6 +20,7 @@
 
 #include "conf.h"
 #include "userdb.h"
+#include "userdb_format.h"
 
 #define TID "6e2d6a5c-7f3b-4a8e-9c41-2b5d8f0e1a37"
 
@@ -103,6 +105,21 @@ static inline void spit(const char *path, const unsigned char *buf, size_t len)
 	fclose(f);
 	chmod(tmp, 0644);
 	assert_int_equal(rename(tmp, path), 0);
+}
+
+/* Stamp an image with version and re-sum its header as a version 1/2
+ * writer did: the header and every table (records are the caller's). */
+static inline void resign_header_whole(unsigned char *img, uint32_t version)
+{
+	struct udb_disk_hdr *h = (struct udb_disk_hdr *)img;
+	uint64_t sum;
+
+	h->version = version;
+	sum = udb_hash64(h, UDB_HDR_SUMMED, UDB_SEED_HDR);
+	sum = udb_hash64(img + h->name_table_off, (uint64_t)h->name_slots * 8, sum);
+	sum = udb_hash64(img + h->uid_table_off, (uint64_t)h->uid_slots * 8, sum);
+	sum = udb_hash64(img + h->admins_off, (uint64_t)h->n_admins * 4, sum);
+	h->checksum = udb_hash64(img + h->members_off, (uint64_t)h->n_members * 4, sum);
 }
 
 #endif

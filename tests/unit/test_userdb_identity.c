@@ -232,12 +232,7 @@ static void resign(unsigned char *img, uint32_t version)
 		sum = udb_hash64(pool + r->display_off, (uint64_t)r->display_len + 1, sum);
 		r->checksum = udb_hash64(pool + r->extra_off, (uint64_t)r->extra_len + 1, sum);
 	}
-	h->version = version;
-	sum = udb_hash64(h, UDB_HDR_SUMMED, UDB_SEED_HDR);
-	sum = udb_hash64(img + h->name_table_off, (uint64_t)h->name_slots * 8, sum);
-	sum = udb_hash64(img + h->uid_table_off, (uint64_t)h->uid_slots * 8, sum);
-	sum = udb_hash64(img + h->admins_off, (uint64_t)h->n_admins * 4, sum);
-	h->checksum = udb_hash64(img + h->members_off, (uint64_t)h->n_members * 4, sum);
+	resign_header_whole(img, version);
 }
 
 /* A version 2 file: a forgotten record there has no oid left, so it takes
