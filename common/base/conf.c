@@ -64,7 +64,7 @@ static const struct key keys[] = {
 	{ "ssh_ca_keys", K_STR, F(ssh_ca_keys), 0, 0, "jwks", false },
 	{ "ssh_ca_max_age", K_UINT, F(ssh_ca_max_age), 60, 30u * 86400, "86400", false },
 	{ "ssh_service_principals", K_BOOL, F(ssh_service_principals), 0, 0, "no", false },
-	/* Entra groups (issue 21): checked further in check_groups() */
+	/* Entra groups (issue 21): checked further in conf_check_groups() (conf_groups.c) */
 	{ "groups", K_STR, F(groups), 0, 0, "none", false },
 	{ "group_name_attribute", K_STR, F(group_name_attribute), 0, 0, "displayName", false },
 	{ "group_filter", K_AUD_LIST, F(group_filter), 0, 0, NULL, false },
