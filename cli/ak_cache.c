@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "ak_cache.h"
+#include "names.h"
 #include "strutil.h"
 
 static int entry_path(const struct el_config *cfg, const char *user, const char *blob, char *buf, size_t len,
@@ -45,19 +46,6 @@ static int entry_path(const struct el_config *cfg, const char *user, const char 
 		return EL_ERR_RANGE;
 	n = snprintf(buf, len, "%s/%s", dir, hex);
 	return n < 0 || (size_t)n >= len ? EL_ERR_RANGE : 0;
-}
-
-static bool guid_ok(const char *s)
-{
-	if (strlen(s) != 36)
-		return false;
-	for (int i = 0; i < 36; i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (dash ? s[i] != '-' : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	}
-	return true;
 }
 
 int ak_cache_get(const struct el_config *cfg, const char *user, const char *blob, time_t now,
@@ -98,8 +86,8 @@ int ak_cache_get(const struct el_config *cfg, const char *user, const char *blob
 		/* The certificate's window, against the time of this use. */
 		if ((long long)now < va || (long long)now >= vb)
 			return EL_ERR_NOT_FOUND;
-		if (!*line || strlen(line) + 1 > sizeof(d.line) || !guid_ok(oid) || !guid_ok(tid) ||
-		    (role != 1 && role != 2))
+		if (!*line || strlen(line) + 1 > sizeof(d.line) || !name_is_guid_lower(oid) ||
+		    !name_is_guid_lower(tid) || (role != 1 && role != 2))
 			return EL_ERR_NOT_FOUND;
 		memcpy(d.line, line, strlen(line) + 1);
 		memcpy(d.oid, oid, 37);

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "announced.h"
 #include "cache.h"
 #include "el_limits.h"
 #include "groups.h"
@@ -130,55 +131,6 @@ static const char *recent_get(uint32_t uid)
 
 /* A provisional entry's home when it is not the template's (resolve_name). */
 static _Thread_local char prov_home[UDB_PATH_MAX + 16];
-
-/* The first UID this process was given for each of its first ANNOUNCED_N
- * names (getpwnam only), never overwritten: a host that resolves a user
- * once and keeps the entry (sshd per connection, su, login) runs the
- * session as that UID, whatever the database says by the time PAM runs.
- * pam_entra.so asks for it (_nss_entra_announced_uid) so that the helper
- * checks the UID the session will really get. Process-wide; fork copies it. */
-#define ANNOUNCED_N 8
-static struct {
-	atomic_uint state;		/* 0 free, 1 being written, 2 set (never changes again) */
-	char name[EL_NAME_MAX + 1];
-	uint32_t uid;
-} announced[ANNOUNCED_N];
-
-/* Lock-free, so that a fork while another thread writes leaves the child
- * nothing to wait for (a slot left half-written is skipped for good). */
-static void announced_put(const char *name, uint32_t uid)
-{
-	size_t n = strlen(name);
-
-	if (n > EL_NAME_MAX)
-		return;
-	for (unsigned i = 0; i < ANNOUNCED_N; i++) {
-		unsigned st = atomic_load_explicit(&announced[i].state, memory_order_acquire);
-
-		if (st == 2 && strcmp(announced[i].name, name) == 0)
-			return;		/* the first answer stands */
-		if (st == 0 && atomic_compare_exchange_strong_explicit(&announced[i].state, &st, 1,
-								       memory_order_acq_rel, memory_order_acquire)) {
-			memcpy(announced[i].name, name, n + 1);
-			announced[i].uid = uid;
-			atomic_store_explicit(&announced[i].state, 2, memory_order_release);
-			return;
-		}
-	}
-}
-
-/* 1 and *ret_uid if this process was told a UID for name, else 0. */
-EL_PUBLIC int _nss_entra_announced_uid(const char *name, uint32_t *ret_uid);
-int _nss_entra_announced_uid(const char *name, uint32_t *ret_uid)
-{
-	for (unsigned i = 0; i < ANNOUNCED_N; i++)
-		if (atomic_load_explicit(&announced[i].state, memory_order_acquire) == 2 &&
-		    strcmp(announced[i].name, name) == 0) {
-			*ret_uid = announced[i].uid;
-			return 1;
-		}
-	return 0;
-}
 
 static int resolve_name(const struct nss_snap *s, const char *name, struct ent *ret)
 {

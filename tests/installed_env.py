@@ -22,6 +22,8 @@ import subprocess
 import threading
 import time
 
+import pytest
+
 from entra_fake import CLIENT_ID, TENANT, FakeEntra
 from ssh_client import ssh_askpass, ssh_pubkey
 
@@ -123,6 +125,26 @@ def build_old_deb():
 def start_fake(tmp_path_factory, fake_material, name):
     """The fake tenant of one installed-package test module: device codes without a poll wait."""
     return FakeEntra().start(tmp_path_factory.mktemp(name), interval=0, material_from=fake_material)
+
+
+def module_fake(name):
+    """A module-scoped `mfake` fixture for a test module: start_fake(name), stopped after the
+    module. Use as `mfake = module_fake("x-fake")`."""
+    @pytest.fixture(scope="module")
+    def mfake(fake_material, tmp_path_factory):
+        fe = start_fake(tmp_path_factory, fake_material, name)
+        yield fe
+        fe.stop()
+    return mfake
+
+
+@pytest.fixture(autouse=True)
+def clean_queue(mfake):
+    """Imported into a test module (which has an mfake): every test there starts and ends with
+    the fake's auto-approval queue empty."""
+    mfake.auto("none")
+    yield
+    mfake.auto("none")
 
 
 def start_host(tmp_path_factory, fake, name, **host_keys):

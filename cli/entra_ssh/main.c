@@ -16,6 +16,7 @@
 
 #include "es.h"
 #include "http.h"
+#include "names.h"
 #include "strutil.h"
 
 #define ES_SETTINGS_MAX 8192
@@ -38,21 +39,6 @@ static const char usage_text[] =
 	"options: --authority URL (ENTRA_SSH_AUTHORITY), --tenant T (ENTRA_SSH_TENANT), --ca-file FILE\n"
 	"         (ENTRA_SSH_CA_FILE), --client-id ID, --dir DIR (ENTRA_SSH_DIR: the private state directory)\n"
 	"See entra-ssh(1).\n";
-
-static bool guid_ok(const char *s)
-{
-	size_t i;
-
-	if (strlen(s) != 36)
-		return false;
-	for (i = 0; i < 36; i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (dash ? s[i] != '-' : !strchr("0123456789abcdefABCDEF", s[i]))
-			return false;
-	}
-	return true;
-}
 
 static bool chars_ok(const char *s, const char *extra)
 {
@@ -104,7 +90,7 @@ static int set_opt(struct es_opts *o, const char *key, const char *v)
 		return set_field(o->tenant, sizeof(o->tenant), "--tenant", v);
 	}
 	if (strcmp(key, "client_id") == 0) {
-		if (!guid_ok(v)) {
+		if (!name_is_guid(v)) {
 			es_say(NULL, "--client-id must be an application id (a GUID)");
 			return EL_ERR_INVAL;
 		}

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "es.h"
+#include "names.h"
 #include "strutil.h"
 
 #define TOKEN_FILE_MAX (64 * 1024)
@@ -49,18 +50,6 @@ static int askpass(const char *file, const char *prompt)
 	explicit_bzero(text, len);
 	free(text);
 	return 0;
-}
-
-static bool guid_ok(const char *s)
-{
-	size_t i;
-
-	if (strlen(s) != 36)
-		return false;
-	for (i = 0; i < 36; i++)
-		if ((i == 8 || i == 13 || i == 18 || i == 23) ? s[i] != '-' : !strchr("0123456789abcdefABCDEF", s[i]))
-			return false;
-	return true;
 }
 
 /* fork+exec argv with stdin from in_fd (or /dev/null), stdout/stderr into files; exit status. */
@@ -230,7 +219,7 @@ int es_token_main(int argc, char **argv)
 			az[2] = "--resource";
 			az[3] = (char *)resource;
 		} else if (client_id && *client_id) {
-			if (!guid_ok(client_id)) {
+			if (!name_is_guid(client_id)) {
 				fprintf(stderr, "entra-ssh: --client-id must be the app's client id (a GUID)\n");
 				goto out;
 			}
@@ -243,7 +232,7 @@ int es_token_main(int argc, char **argv)
 				"--token-file FILE, or use a certificate: entra-ssh cert\n");
 			goto out;
 		}
-		if (tenant && *tenant && !guid_ok(tenant)) {
+		if (tenant && *tenant && !name_is_guid(tenant)) {
 			fprintf(stderr, "entra-ssh: --tenant must be a tenant id (a GUID)\n");
 			goto out;
 		}

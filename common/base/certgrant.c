@@ -10,6 +10,7 @@
 
 #include "certgrant.h"
 #include "el_limits.h"
+#include "names.h"
 #include "strutil.h"
 
 static bool user_ok(const char *user)
@@ -153,19 +154,6 @@ int certgrant_clear(const struct el_config *cfg, const char *user)
 	return 0;
 }
 
-static bool guid_ok(const char *s)
-{
-	if (!s || strlen(s) != 36)
-		return false;
-	for (int i = 0; i < 36; i++) {
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-		if (dash ? s[i] != '-' : !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	}
-	return true;
-}
-
 /* Parse a pending record (role 0 = conflict). 0 or EL_ERR_CORRUPT. */
 static int parse_pending(const char *buf, struct certgrant_pending *ret)
 {
@@ -179,7 +167,7 @@ static int parse_pending(const char *buf, struct certgrant_pending *ret)
 	if (errno || end == buf || *end != ' ' || version != CERTPENDING_VERSION)
 		return EL_ERR_CORRUPT;	/* a newer version is refused, never misread */
 	if (sscanf(end, " %36s %36s %d %lld%n", p.oid, p.tid, &role, &p.at, &used) != 4 || end[used] != '\n' ||
-	    end[used + 1] != '\0' || !guid_ok(p.oid) || !guid_ok(p.tid) || role < 0 || role > 2)
+	    end[used + 1] != '\0' || !name_is_guid_lower(p.oid) || !name_is_guid_lower(p.tid) || role < 0 || role > 2)
 		return EL_ERR_CORRUPT;
 	p.role = role;
 	*ret = p;
@@ -198,7 +186,7 @@ int certgrant_pending_put(const struct el_config *cfg, const char *user, const c
 	struct certgrant_pending prev;
 	int r, n;
 
-	if (!guid_ok(oid) || !guid_ok(tid) || (role != 1 && role != 2))
+	if (!name_is_guid_lower(oid) || !name_is_guid_lower(tid) || (role != 1 && role != 2))
 		return EL_ERR_INVAL;
 	r = record_path(cfg, CERTPENDING_DIR, user, path, sizeof(path), dir, sizeof(dir));
 	if (r < 0)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "conf_parse.h"
 #include "el_limits.h"
 #include "names.h"
 #include "strutil.h"
@@ -63,7 +64,7 @@ static const struct key keys[] = {
 	{ "ssh_ca_keys", K_STR, F(ssh_ca_keys), 0, 0, "jwks", false },
 	{ "ssh_ca_max_age", K_UINT, F(ssh_ca_max_age), 60, 30u * 86400, "86400", false },
 	{ "ssh_service_principals", K_BOOL, F(ssh_service_principals), 0, 0, "no", false },
-	/* Entra groups (issue 21): checked further in check_groups() */
+	/* Entra groups (issue 21): checked further in conf_check_groups() (conf_groups.c) */
 	{ "groups", K_STR, F(groups), 0, 0, "none", false },
 	{ "group_name_attribute", K_STR, F(group_name_attribute), 0, 0, "displayName", false },
 	{ "group_filter", K_AUD_LIST, F(group_filter), 0, 0, NULL, false },
@@ -75,14 +76,6 @@ static const struct key keys[] = {
 	{ "graph_credential_file", K_PATH, F(graph_credential_file), 0, 0, NULL, false },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
-
-struct parse_ctx {
-	const char *path;
-	unsigned line;
-	unsigned home_line, uid_min_line;	/* where home / uid_min were set, 0 = default */
-	char *errbuf;
-	size_t errlen;
-};
 
 /* Copy src for an error message: at most max input bytes, every byte that is
  * not printable ASCII (control bytes, DEL, anything >= 0x80) and '\\' as
@@ -113,7 +106,7 @@ static void escape_into(char *dst, size_t cap, const char *src, size_t max)
 }
 
 __attribute__((format(printf, 3, 4)))
-static int fail(struct parse_ctx *ctx, const char *key, const char *fmt, ...)
+int conf_fail(struct parse_ctx *ctx, const char *key, const char *fmt, ...)
 {
 	char raw[256], msg[4 * sizeof(raw)], k[4 * 64 + 1];
 	va_list ap;
@@ -197,16 +190,16 @@ static int parse_list(struct parse_ctx *ctx, const struct key *k, char *value, s
 		char *item = str_strip(tok);
 
 		if (!*item)
-			return fail(ctx, k->name, "empty entry in comma list");
+			return conf_fail(ctx, k->name, "empty entry in comma list");
 		if (!list_item_ok(item, k->kind == K_AUD_LIST))
-			return fail(ctx, k->name, "entry '%.64s' has a forbidden character", item);
+			return conf_fail(ctx, k->name, "entry '%.64s' has a forbidden character", item);
 		if (k->kind == K_LOWER_LIST)
 			for (char *p = item; *p; p++)
 				if (*p >= 'A' && *p <= 'Z')
 					*p = (char)(*p + 32);
 		r = list_add(out, item);
 		if (r == EL_ERR_RANGE)
-			return fail(ctx, k->name, "at most %d entries", EL_CONF_LIST_MAX);
+			return conf_fail(ctx, k->name, "at most %d entries", EL_CONF_LIST_MAX);
 		if (r < 0)
 			return r;
 	}
@@ -231,14 +224,14 @@ static int parse_sources(struct parse_ctx *ctx, const struct key *k, char *value
 		else if (strcmp(item, "groups") == 0)
 			s = EL_SRC_GROUPS;
 		else
-			return fail(ctx, k->name, "expected claims, static, arm or groups, got '%.32s'", item);
+			return conf_fail(ctx, k->name, "expected claims, static, arm or groups, got '%.32s'", item);
 		for (size_t i = 0; i < cfg->n_role_sources; i++)
 			if (cfg->role_sources[i] == s)
-				return fail(ctx, k->name, "'%s' listed twice", item);
+				return conf_fail(ctx, k->name, "'%s' listed twice", item);
 		cfg->role_sources[cfg->n_role_sources++] = s;
 	}
 	if (cfg->n_role_sources == 0)
-		return fail(ctx, k->name, "expected at least one of claims, static, arm, groups");
+		return conf_fail(ctx, k->name, "expected at least one of claims, static, arm, groups");
 	return 0;
 }
 
@@ -271,13 +264,13 @@ static int set_str(char **field, const char *value)
 static int parse_passwd_field(struct parse_ctx *ctx, const struct key *k, char *value, char **field)
 {
 	if (strchr(value, ':'))
-		return fail(ctx, k->name, "no ':' (it separates passwd fields), got '%.64s'", value);
+		return conf_fail(ctx, k->name, "no ':' (it separates passwd fields), got '%.64s'", value);
 	for (const char *p = value; k->off == F(home) && *p; p++) {
 		if (*p != '%')
 			continue;
 		p++;
 		if (*p != 'u' && *p != 'l' && *p != 'd' && *p != '%')
-			return fail(ctx, k->name, "unknown escape '%%%.1s': use %%u (name), %%l (local part), "
+			return conf_fail(ctx, k->name, "unknown escape '%%%.1s': use %%u (name), %%l (local part), "
 				    "%%d (domain) or %%%%", *p ? p : "");
 	}
 	return set_str(field, value);
@@ -289,17 +282,17 @@ static int parse_value(struct parse_ctx *ctx, const struct key *k, char *value, 
 	uint64_t v;
 
 	if (str_has_ctl(value))
-		return fail(ctx, k->name, "control characters are not allowed");
+		return conf_fail(ctx, k->name, "control characters are not allowed");
 	switch (k->kind) {
 	case K_STR:
 		if (strcmp(k->name, "ssh_ca_keys") == 0 && strcmp(value, "jwks") != 0 &&
 		    (value[0] != '/' || strlen(value) > 1024))
-			return fail(ctx, k->name, "'jwks' or an absolute path, got '%.64s'", value);
+			return conf_fail(ctx, k->name, "'jwks' or an absolute path, got '%.64s'", value);
 		if (k->off == F(groups) && strcmp(value, "none") != 0 && strcmp(value, "mapped") != 0)
-			return fail(ctx, k->name, "none or mapped, got '%.32s'", value);
+			return conf_fail(ctx, k->name, "none or mapped, got '%.32s'", value);
 		if (k->off == F(group_name_attribute) && strcmp(value, "displayName") != 0 &&
 		    strcmp(value, "mailNickname") != 0 && strcmp(value, "onPremisesSamAccountName") != 0)
-			return fail(ctx, k->name, "displayName, mailNickname or onPremisesSamAccountName, got '%.32s'",
+			return conf_fail(ctx, k->name, "displayName, mailNickname or onPremisesSamAccountName, got '%.32s'",
 				    value);
 		break;
 	case K_BOOL:
@@ -308,14 +301,14 @@ static int parse_value(struct parse_ctx *ctx, const struct key *k, char *value, 
 		else if (!strcmp(value, "no") || !strcmp(value, "false") || !strcmp(value, "0"))
 			*(uint32_t *)field = 0;
 		else
-			return fail(ctx, k->name, "yes or no, got '%.32s'", value);
+			return conf_fail(ctx, k->name, "yes or no, got '%.32s'", value);
 		return 0;
 	case K_GUID:
 		if (strcmp(k->name, "tenant_id") == 0 &&
 		    (!strcmp(value, "common") || !strcmp(value, "organizations") || !strcmp(value, "consumers")))
-			return fail(ctx, k->name, "a tenant GUID; multi-tenant '%s' is refused", value);
+			return conf_fail(ctx, k->name, "a tenant GUID; multi-tenant '%s' is refused", value);
 		if (!name_is_guid(value))
-			return fail(ctx, k->name, "a GUID like 00000000-0000-0000-0000-000000000000");
+			return conf_fail(ctx, k->name, "a GUID like 00000000-0000-0000-0000-000000000000");
 		for (char *p = value; *p; p++)
 			if (*p >= 'A' && *p <= 'F')
 				*p = (char)(*p + 32);
@@ -324,7 +317,7 @@ static int parse_value(struct parse_ctx *ctx, const struct key *k, char *value, 
 		if (strlen(value) > EL_URL_MAX || strchr(value, ' ') || strchr(value, '?') || strchr(value, '#') ||
 		    (strncmp(value, "https://", 8) != 0 &&
 		     !(strcmp(k->name, "imds_url") == 0 && strncmp(value, "http://", 7) == 0)))
-			return fail(ctx, k->name, "an %s URL without query, got '%.64s'",
+			return conf_fail(ctx, k->name, "an %s URL without query, got '%.64s'",
 				    strcmp(k->name, "imds_url") == 0 ? "http(s)://" : "https://", value);
 		{
 			size_t n = strlen(value);
@@ -335,18 +328,18 @@ static int parse_value(struct parse_ctx *ctx, const struct key *k, char *value, 
 		break;
 	case K_PATH:
 		if (value[0] != '/' || strlen(value) > 1024)
-			return fail(ctx, k->name, "an absolute path, got '%.64s'", value);
+			return conf_fail(ctx, k->name, "an absolute path, got '%.64s'", value);
 		if (k->off == F(home) || k->off == F(shell))
 			return parse_passwd_field(ctx, k, value, field);
 		break;
 	case K_UINT:
 		if (parse_uint(value, k->min, k->max, &v) < 0)
-			return fail(ctx, k->name, "expected %u-%u, got '%.32s'", k->min, k->max, value);
+			return conf_fail(ctx, k->name, "expected %u-%u, got '%.32s'", k->min, k->max, value);
 		*(uint32_t *)field = (uint32_t)v;
 		return 0;
 	case K_GROUP:
 		if (!group_name_ok(value))
-			return fail(ctx, k->name, "a group name of [a-z0-9_-], 1-32 characters");
+			return conf_fail(ctx, k->name, "a group name of [a-z0-9_-], 1-32 characters");
 		break;
 	case K_LIST:
 	case K_LOWER_LIST:
@@ -385,7 +378,7 @@ static int apply_defaults(struct parse_ctx *ctx, struct el_config *cfg, const bo
 		if (seen[i])
 			continue;
 		if (keys[i].required)
-			return fail(ctx, keys[i].name, "required key is missing");
+			return conf_fail(ctx, keys[i].name, "required key is missing");
 		if (!keys[i].dflt)
 			continue;
 		if (str_copy(tmp, sizeof(tmp), keys[i].dflt) < 0)
@@ -414,60 +407,6 @@ static bool home_local_only(const char *tmpl)
 	return l && !ud;
 }
 
-static bool ranges_overlap(uint32_t a0, uint32_t a1, uint32_t b0, uint32_t b1)
-{
-	return a0 <= b1 && b0 <= a1;
-}
-
-/* Issue 21: group mapping and the "groups" role source. */
-static int check_groups(struct parse_ctx *ctx, struct el_config *cfg)
-{
-	bool src_groups = false;
-
-	cfg->groups_mapped = strcmp(cfg->groups, "mapped") == 0;
-	if (cfg->gid_min > cfg->gid_max || cfg->gid_max - cfg->gid_min < 1000)
-		return fail(ctx, "gid_max", "gid_min..gid_max must hold at least 1000 ids");
-	if (ranges_overlap(cfg->gid_min, cfg->gid_max, cfg->uid_min, cfg->uid_max))
-		return fail(ctx, "gid_min", "gid_min..gid_max must not overlap uid_min..uid_max");
-	if ((cfg->admin_gid >= cfg->gid_min && cfg->admin_gid <= cfg->gid_max) ||
-	    (cfg->user_gid >= cfg->gid_min && cfg->user_gid <= cfg->gid_max))
-		return fail(ctx, "gid_min", "role group ids must lie outside gid_min..gid_max");
-	for (size_t i = 0; i < cfg->group_filter.n; i++) {
-		char *it = cfg->group_filter.items[i];
-
-		if (strcmp(it, "all") == 0 && cfg->group_filter.n == 1)
-			continue;
-		if (name_is_guid(it)) {
-			for (char *p = it; *p; p++)
-				if (*p >= 'A' && *p <= 'F')
-					*p = (char)(*p + 32);
-			continue;
-		}
-		if (strncmp(it, "prefix:", 7) == 0 && it[7] && strlen(it + 7) <= 32 &&
-		    strspn(it + 7, "abcdefghijklmnopqrstuvwxyz0123456789_.-") == strlen(it + 7))
-			continue;
-		return fail(ctx, "group_filter", "'all', group object ids or prefix:<lower-case name prefix>, got '%.64s'", it);
-	}
-	if (cfg->groups_mapped && cfg->group_filter.n == 0)
-		return fail(ctx, "group_filter", "required with groups = mapped ('all' to map every group)");
-	for (size_t i = 0; i < cfg->allow_groups.n; i++)
-		if (!name_is_guid(cfg->allow_groups.items[i]))
-			return fail(ctx, "allow_groups", "group object ids (GUIDs), got '%.64s'", cfg->allow_groups.items[i]);
-	for (size_t i = 0; i < cfg->admin_groups.n; i++)
-		if (!name_is_guid(cfg->admin_groups.items[i]))
-			return fail(ctx, "admin_groups", "group object ids (GUIDs), got '%.64s'", cfg->admin_groups.items[i]);
-	for (size_t i = 0; i < cfg->n_role_sources; i++)
-		if (cfg->role_sources[i] == EL_SRC_GROUPS)
-			src_groups = true;
-	if (src_groups && cfg->allow_groups.n == 0 && cfg->admin_groups.n == 0)
-		return fail(ctx, "role_sources", "'groups' needs allow_groups or admin_groups");
-	if (!src_groups && (cfg->allow_groups.n || cfg->admin_groups.n))
-		return fail(ctx, "allow_groups", "allow_groups/admin_groups need 'groups' in role_sources");
-	if (cfg->graph_credential_file && strchr(cfg->graph_credential_file, '%'))
-		return fail(ctx, "graph_credential_file", "an absolute path");
-	return 0;
-}
-
 static int check_consistency(struct parse_ctx *ctx, struct el_config *cfg)
 {
 	char buf[EL_URL_MAX + 128];
@@ -481,23 +420,23 @@ static int check_consistency(struct parse_ctx *ctx, struct el_config *cfg)
 	cfg->uid_floor = ctx->uid_min_line || cfg->uid_min < EL_UID_MIN_FORMER ? cfg->uid_min : EL_UID_MIN_FORMER;
 	if (home_local_only(cfg->home) && cfg->domains.n > 1) {
 		ctx->line = ctx->home_line;
-		return fail(ctx, "home", "'%.64s' uses %%l (the local part) without %%u or %%d, but %zu domains are "
+		return conf_fail(ctx, "home", "'%.64s' uses %%l (the local part) without %%u or %%d, but %zu domains are "
 			    "configured: alice@%s and alice@%s would share one home", cfg->home, cfg->domains.n,
 			    cfg->domains.items[0], cfg->domains.items[1]);
 	}
 	ctx->line = 0;
 	if (cfg->uid_min > cfg->uid_max)
-		return fail(ctx, "uid_min", "must not exceed uid_max (%u)", cfg->uid_max);
+		return conf_fail(ctx, "uid_min", "must not exceed uid_max (%u)", cfg->uid_max);
 	if (cfg->uid_max - cfg->uid_min < 1000)
-		return fail(ctx, "uid_max", "range must hold at least 1000 ids");
+		return conf_fail(ctx, "uid_max", "range must hold at least 1000 ids");
 	if (cfg->admin_gid == cfg->user_gid)
-		return fail(ctx, "user_gid", "must differ from admin_gid");
+		return conf_fail(ctx, "user_gid", "must differ from admin_gid");
 	if ((cfg->admin_gid >= cfg->uid_min && cfg->admin_gid <= cfg->uid_max) ||
 	    (cfg->user_gid >= cfg->uid_min && cfg->user_gid <= cfg->uid_max))
-		return fail(ctx, "admin_gid", "role group ids must lie outside uid_min..uid_max");
+		return conf_fail(ctx, "admin_gid", "role group ids must lie outside uid_min..uid_max");
 	if (strcmp(cfg->admin_group, cfg->user_group) == 0)
-		return fail(ctx, "user_group", "must differ from admin_group");
-	r = check_groups(ctx, cfg);
+		return conf_fail(ctx, "user_group", "must differ from admin_group");
+	r = conf_check_groups(ctx, cfg);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < cfg->domains.n; i++) {
@@ -505,7 +444,7 @@ static int check_consistency(struct parse_ctx *ctx, struct el_config *cfg)
 		int n = snprintf(buf, sizeof(buf), "x@%s", cfg->domains.items[i]);
 
 		if (n < 0 || (size_t)n >= sizeof(buf) || !name_syntax_ok(buf))
-			return fail(ctx, "domains", "'%.64s' is not a domain name", cfg->domains.items[i]);
+			return conf_fail(ctx, "domains", "'%.64s' is not a domain name", cfg->domains.items[i]);
 	}
 	snprintf(buf, sizeof(buf), "%s/%s/v2.0", cfg->authority, cfg->tenant_id);
 	r = set_str(&cfg->issuer, buf);
@@ -543,7 +482,7 @@ int cfg_parse(const char *path, const char *text, size_t len, struct el_config *
 	if (r < 0)
 		goto out;
 	if (len > EL_CONF_SIZE_MAX || memchr(text, '\0', len)) {
-		r = fail(&ctx, NULL, "file too large or contains NUL bytes");
+		r = conf_fail(&ctx, NULL, "file too large or contains NUL bytes");
 		goto out;
 	}
 	while (pos < len) {
@@ -554,7 +493,7 @@ int cfg_parse(const char *path, const char *text, size_t len, struct el_config *
 
 		ctx.line++;
 		if (n > EL_CONF_LINE_MAX) {
-			r = fail(&ctx, NULL, "line longer than %d bytes", EL_CONF_LINE_MAX);
+			r = conf_fail(&ctx, NULL, "line longer than %d bytes", EL_CONF_LINE_MAX);
 			goto out;
 		}
 		memcpy(line, text + pos, n);
@@ -565,7 +504,7 @@ int cfg_parse(const char *path, const char *text, size_t len, struct el_config *
 			continue;
 		eq = strchr(s, '=');
 		if (!eq) {
-			r = fail(&ctx, NULL, "expected 'key = value'");
+			r = conf_fail(&ctx, NULL, "expected 'key = value'");
 			goto out;
 		}
 		*eq = '\0';
@@ -575,11 +514,11 @@ int cfg_parse(const char *path, const char *text, size_t len, struct el_config *
 			if (strcmp(keys[i].name, key) == 0)
 				break;
 		if (i == N_KEYS) {
-			r = fail(&ctx, key, "unknown key");
+			r = conf_fail(&ctx, key, "unknown key");
 			goto out;
 		}
 		if (seen[i]) {
-			r = fail(&ctx, key, "set twice");
+			r = conf_fail(&ctx, key, "set twice");
 			goto out;
 		}
 		seen[i] = true;
@@ -588,7 +527,7 @@ int cfg_parse(const char *path, const char *text, size_t len, struct el_config *
 		if (keys[i].off == F(uid_min))
 			ctx.uid_min_line = ctx.line;
 		if (*value == '\0') {
-			r = fail(&ctx, key, "a value");
+			r = conf_fail(&ctx, key, "a value");
 			goto out;
 		}
 		r = parse_value(&ctx, &keys[i], value, cfg);
@@ -622,7 +561,7 @@ int cfg_load(const char *path, struct el_config **ret_cfg, char *errbuf, size_t 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		r = EL_ERR_IO;
-		fail(&ctx, NULL, "cannot read the file");
+		conf_fail(&ctx, NULL, "cannot read the file");
 		goto out;
 	}
 	/* Ownership of the very file we read (fstat, not the path: it could be
@@ -636,7 +575,7 @@ int cfg_load(const char *path, struct el_config **ret_cfg, char *errbuf, size_t 
 	}
 	r = fd_read_capped(fd, EL_CONF_SIZE_MAX, &text, &len);
 	if (r < 0) {
-		fail(&ctx, NULL, r == EL_ERR_RANGE ? "file too large" : "cannot read the file");
+		conf_fail(&ctx, NULL, r == EL_ERR_RANGE ? "file too large" : "cannot read the file");
 		goto out;
 	}
 	r = cfg_parse(path, text, len, ret_cfg, errbuf, errlen);

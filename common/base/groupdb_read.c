@@ -86,56 +86,32 @@ int gdb_path(const struct el_config *cfg, char *buf, size_t len)
 int gdb_open_path(const char *path, struct gdb **ret_db)
 {
 	struct gdb *db = NULL;
-	struct stat st;
-	void *map = MAP_FAILED;
-	int fd = -1, r;
+	const void *map = NULL;
+	size_t size = 0;
+	int r;
 
-	r = dir_safe(path, true);
+	/* root-owned only: the file decides who is in which group (sudoers). */
+	r = file_map_root(path, GDB_HEADER_SIZE, GDB_SIZE_MAX, &map, &size);
 	if (r < 0)
 		goto out;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		r = (errno == ENOENT || errno == ENOTDIR) ? EL_ERR_NOT_FOUND : errno == ELOOP ? EL_ERR_INSECURE : EL_ERR_IO;
-		goto out;
-	}
-	if (fstat(fd, &st) < 0) {
-		r = EL_ERR_IO;
-		goto out;
-	}
-	/* root-owned only: the file decides who is in which group (sudoers). */
-	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		r = EL_ERR_INSECURE;
-		goto out;
-	}
-	if (st.st_size < (off_t)GDB_HEADER_SIZE || (uint64_t)st.st_size > GDB_SIZE_MAX) {
-		r = EL_ERR_CORRUPT;
-		goto out;
-	}
 	db = calloc(1, sizeof(*db));
 	if (!db) {
 		r = EL_ERR_NOMEM;
 		goto out;
 	}
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-	if (map == MAP_FAILED) {
-		r = errno == ENOMEM ? EL_ERR_NOMEM : EL_ERR_IO;
-		goto out;
-	}
 	db->base = map;
-	db->size = (size_t)st.st_size;
+	db->size = size;
 	db->hdr = map;
 	r = validate(db);
 	if (r < 0)
 		goto out;
 	*ret_db = db;
 	db = NULL;
-	map = MAP_FAILED;
+	map = NULL;
 out:
-	if (map != MAP_FAILED)
-		munmap(map, (size_t)st.st_size);
+	if (map)
+		munmap((void *)map, size);
 	free(db);
-	if (fd >= 0)
-		close(fd);
 	return r;
 }
 

@@ -155,7 +155,6 @@ static void idset_put(struct idset *s, uint32_t id)
 static int lock_take(const struct el_config *cfg, int *ret_fd)
 {
 	char path[4096];
-	struct timespec pause = { 0, 5 * 1000 * 1000 };
 	int fd, n;
 
 	if (mkdir(cfg->state_dir, 0755) < 0 && errno != EEXIST)
@@ -169,12 +168,9 @@ static int lock_take(const struct el_config *cfg, int *ret_fd)
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
 	if (fd < 0)
 		return EL_ERR_IO;
-	for (int waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += 5) {
-		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= GDB_LOCK_TIMEOUT_MS) {
-			close(fd);
-			return EL_ERR_LOCK;
-		}
-		nanosleep(&pause, NULL);
+	if (fd_lock_wait(fd, GDB_LOCK_TIMEOUT_MS) < 0) {
+		close(fd);
+		return EL_ERR_LOCK;
 	}
 	*ret_fd = fd;
 	return 0;

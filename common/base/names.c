@@ -50,14 +50,19 @@ bool name_syntax_ok(const char *name)
 
 /* A service principal's login name: its app (client) id, a lower-case GUID,
  * only when the admin opted in (ssh_service_principals = yes). */
-bool name_sp_syntax_ok(const char *name)
+bool name_is_guid_lower(const char *s)
 {
-	if (!name || !name_is_guid(name))
+	if (!s || !name_is_guid(s))
 		return false;
-	for (const char *p = name; *p; p++)
+	for (const char *p = s; *p; p++)
 		if (*p >= 'A' && *p <= 'F')
 			return false;
 	return true;
+}
+
+bool name_sp_syntax_ok(const char *name)
+{
+	return name_is_guid_lower(name);
 }
 
 static bool sp_name_ok(const struct el_config *cfg, const char *name)

@@ -27,6 +27,10 @@ int name_home(const char *tmpl, const char *name, char *buf, size_t buflen) EL_M
 /* True if s is a GUID in 8-4-4-4-12 hex form (either case). */
 bool name_is_guid(const char *s);
 
+/* The same with lower-case hex only (as Entra writes oid/tid claims and
+ * as records store them). NULL is not a GUID. */
+bool name_is_guid_lower(const char *s);
+
 /* The syntax of a service principal's login name: a lower-case GUID (its
  * app id). Whether such names are ours is name_is_ours's (config opt-in). */
 bool name_sp_syntax_ok(const char *name);

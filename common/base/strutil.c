@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "strutil.h"
@@ -267,4 +270,60 @@ int dir_make_private(const char *parent, const char *dir)
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return EL_ERR_IO;
 	return dir_private(dir) ? 0 : EL_ERR_INSECURE;
+}
+
+int file_map_root(const char *path, size_t min, size_t max, const void **ret_base, size_t *ret_size)
+{
+	struct stat st;
+	void *map;
+	int fd = -1, r;
+
+	/* Whoever can write the directory can swap the file under us. */
+	r = dir_safe(path, true);
+	if (r < 0)
+		goto out;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		r = (errno == ENOENT || errno == ENOTDIR) ? EL_ERR_NOT_FOUND
+		    : errno == ELOOP ? EL_ERR_INSECURE : EL_ERR_IO;
+		goto out;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = EL_ERR_IO;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		r = EL_ERR_INSECURE;
+		goto out;
+	}
+	if (st.st_size < (off_t)min || (uint64_t)st.st_size > (uint64_t)max) {
+		r = EL_ERR_CORRUPT;
+		goto out;
+	}
+	/* Shared, never copied: every process reads the same page-cache pages,
+	 * and only those a lookup touches. */
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED) {
+		r = errno == ENOMEM ? EL_ERR_NOMEM : EL_ERR_IO;
+		goto out;
+	}
+	*ret_base = map;
+	*ret_size = (size_t)st.st_size;
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+int fd_lock_wait(int fd, unsigned timeout_ms)
+{
+	struct timespec pause = { 0, 5 * 1000 * 1000 };
+
+	for (unsigned waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += 5) {
+		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= timeout_ms)
+			return EL_ERR_LOCK;
+		nanosleep(&pause, NULL);
+	}
+	return 0;
 }

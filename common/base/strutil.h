@@ -56,6 +56,18 @@ bool file_owner_safe(const struct stat *st);
  * EL_ERR_IO, EL_ERR_RANGE (path too long). */
 int dir_safe(const char *path, bool dir_of_file) EL_MUST_CHECK;
 
+/* Map path read-only and shared (munmap(*ret_base, *ret_size) to release):
+ * dir_safe(path, true), opened O_NOFOLLOW, a regular file owned by root and
+ * not writable by group or others, min <= size <= max. Returns 0,
+ * EL_ERR_NOT_FOUND, EL_ERR_INSECURE (unsafe directory or file, a link),
+ * EL_ERR_CORRUPT (size out of bounds), EL_ERR_NOMEM, EL_ERR_IO, EL_ERR_RANGE. */
+int file_map_root(const char *path, size_t min, size_t max, const void **ret_base, size_t *ret_size) EL_MUST_CHECK;
+
+/* Take an exclusive flock on fd, retrying every 5 ms for up to timeout_ms.
+ * Returns 0 or EL_ERR_LOCK (timed out, or flock failed otherwise); fd stays
+ * open either way. */
+int fd_lock_wait(int fd, unsigned timeout_ms) EL_MUST_CHECK;
+
 /* dir is a directory of its own (lstat: not a link) owned by the effective
  * uid with no group or other permission bits. */
 bool dir_private(const char *dir);

@@ -121,63 +121,35 @@ static int validate(struct udb *db)
 int udb_open_path(const char *path, struct udb **ret_db)
 {
 	struct udb *db = NULL;
-	struct stat st;
-	void *map = MAP_FAILED;
-	int fd = -1, r;
+	const void *map = NULL;
+	size_t size = 0;
+	int r;
 
-	/* Whoever can write the directory can swap the file under us. */
-	r = dir_safe(path, true);
+	/* root-owned only: the file decides who is which uid. The size the
+	 * header states must be the file's (checked in validate), so a file
+	 * cut short in place is refused before any page past its end is
+	 * touched. Shared, never copied (userdb.h: never truncate in place). */
+	r = file_map_root(path, UDB_HEADER_SIZE, EL_USERDB_SIZE_MAX, &map, &size);
 	if (r < 0)
 		goto out;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		r = (errno == ENOENT || errno == ENOTDIR) ? EL_ERR_NOT_FOUND
-		    : errno == ELOOP ? EL_ERR_INSECURE : EL_ERR_IO;
-		goto out;
-	}
-	if (fstat(fd, &st) < 0) {
-		r = EL_ERR_IO;
-		goto out;
-	}
-	/* root-owned only: the file decides who is which uid. */
-	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-		r = EL_ERR_INSECURE;
-		goto out;
-	}
-	/* The size the header states must be the file's (checked in
-	 * validate): a file cut short in place is refused here, before any
-	 * page past its end is touched. */
-	if (st.st_size < (off_t)UDB_HEADER_SIZE || (uint64_t)st.st_size > EL_USERDB_SIZE_MAX) {
-		r = EL_ERR_CORRUPT;
-		goto out;
-	}
 	db = calloc(1, sizeof(*db));
 	if (!db) {
 		r = EL_ERR_NOMEM;
 		goto out;
 	}
-	/* Shared, never copied: every process reads the same page-cache pages,
-	 * and only those a lookup touches (userdb.h: never truncate in place). */
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
-	if (map == MAP_FAILED) {
-		r = errno == ENOMEM ? EL_ERR_NOMEM : EL_ERR_IO;
-		goto out;
-	}
 	db->base = map;
-	db->size = (size_t)st.st_size;
+	db->size = size;
 	db->hdr = map;
 	r = validate(db);
 	if (r < 0)
 		goto out;
 	*ret_db = db;
 	db = NULL;
-	map = MAP_FAILED;
+	map = NULL;
 out:
-	if (map != MAP_FAILED)
-		munmap(map, (size_t)st.st_size);
+	if (map)
+		munmap((void *)map, size);
 	free(db);
-	if (fd >= 0)
-		close(fd);
 	return r;
 }
 

@@ -100,4 +100,13 @@ int udb_ws_note_oid(struct udb_ws *w, const struct udb_wrec *rec) EL_MUST_CHECK;
 /* Set rec's display name, sanitized (no ':' or control bytes) and capped. */
 int udb_ws_set_display(struct udb_ws *w, struct udb_wrec *rec, const char *display) EL_MUST_CHECK;
 
+/* Lay the live records out as a users.db image, dropping deleted ones and
+ * sorting w->recs by name; *ret_buf is malloc'ed. Returns 0, EL_ERR_INVAL
+ * (a record breaks the format's rules), EL_ERR_FULL, EL_ERR_NOMEM
+ * (userdb_image.c). */
+int udb_ws_serialize(struct udb_ws *w, unsigned char **ret_buf, size_t *ret_len) EL_MUST_CHECK;
+
+/* Hash table size for n entries: a power of two, at least 8, above 4n/3+1. */
+uint32_t udb_pow2_above(size_t n);
+
 #endif

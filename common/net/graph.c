@@ -211,7 +211,6 @@ out:
  * until IMDS_REFRESH_MARGIN before it expires. *ret is a new secret. */
 static int graph_token(const struct el_config *cfg, uint64_t deadline_ms, time_t now, char **ret)
 {
-	static const char *const imds_headers[] = { "Metadata: true", NULL };
 	struct http_response *resp = NULL;
 	struct http_form form = { 0 };
 	char url[EL_URL_MAX + 256], client_id[EL_GUID_LEN + 1];
@@ -245,18 +244,16 @@ static int graph_token(const struct el_config *cfg, uint64_t deadline_ms, time_t
 			r = http_form_add(&form, "scope", GRAPH_RESOURCE ".default");
 		if (r == 0)
 			r = http_post_form(cfg, url, NULL, &form, deadline_ms, &resp);
+		if (r < 0)
+			goto out;
+		if (resp->status != 200) {
+			r = EL_ERR_HTTP_STATUS;
+			goto out;
+		}
+		r = imds_parse_token(resp->body, resp->len, now, &token, &expires);
 	} else {
-		snprintf(url, sizeof(url), "%s/metadata/identity/oauth2/token?api-version=" IMDS_TOKEN_API
-			 "&resource=https%%3A%%2F%%2Fgraph.microsoft.com%%2F", cfg->imds_url);
-		r = http_get(cfg, url, imds_headers, deadline_ms, &resp);
+		r = imds_token_for(cfg, IMDS_RESOURCE_GRAPH, deadline_ms, now, &token, &expires);
 	}
-	if (r < 0)
-		goto out;
-	if (resp->status != 200) {
-		r = EL_ERR_HTTP_STATUS;
-		goto out;
-	}
-	r = imds_parse_token(resp->body, resp->len, now, &token, &expires);
 	if (r < 0)
 		goto out;
 	copy = strdup(token);

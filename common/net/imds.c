@@ -287,6 +287,31 @@ out:
 	return r;
 }
 
+int imds_token_for(const struct el_config *cfg, const char *resource, uint64_t deadline_ms, time_t now,
+		   char **ret_token, time_t *ret_expires)
+{
+	static const char *const headers[] = { "Metadata: true", NULL };
+	struct http_response *resp = NULL;
+	char url[EL_URL_MAX + 256];
+	int r;
+
+	if (!cfg->imds_url)
+		return EL_ERR_INVAL;
+	snprintf(url, sizeof(url), "%s/metadata/identity/oauth2/token?api-version=" IMDS_TOKEN_API "&resource=%s",
+		 cfg->imds_url, resource);
+	r = http_get(cfg, url, headers, deadline_ms, &resp);
+	if (r < 0)
+		goto out;
+	if (resp->status != 200) {
+		r = EL_ERR_HTTP_STATUS;
+		goto out;
+	}
+	r = imds_parse_token(resp->body, resp->len, now, ret_token, ret_expires);
+out:
+	http_response_free(resp);
+	return r;
+}
+
 static int fetch(const struct el_config *cfg, uint64_t deadline_ms, time_t now, struct imds_identity **ret_id)
 {
 	static const char *const headers[] = { "Metadata: true", NULL };
@@ -298,20 +323,9 @@ static int fetch(const struct el_config *cfg, uint64_t deadline_ms, time_t now, 
 
 	if (!cfg->imds_url)
 		return EL_ERR_INVAL;
-	snprintf(url, sizeof(url), "%s/metadata/identity/oauth2/token?api-version=" IMDS_TOKEN_API
-		 "&resource=https%%3A%%2F%%2Fmanagement.azure.com%%2F", cfg->imds_url);
-	r = http_get(cfg, url, headers, deadline_ms, &resp);
+	r = imds_token_for(cfg, IMDS_RESOURCE_ARM, deadline_ms, now, &token, &expires);
 	if (r < 0)
 		goto out;
-	if (resp->status != 200) {
-		r = EL_ERR_HTTP_STATUS;
-		goto out;
-	}
-	r = imds_parse_token(resp->body, resp->len, now, &token, &expires);
-	if (r < 0)
-		goto out;
-	http_response_free(resp);
-	resp = NULL;
 	snprintf(url, sizeof(url), "%s/metadata/instance/compute/resourceId?api-version=" IMDS_INSTANCE_API
 		 "&format=text", cfg->imds_url);
 	r = http_get(cfg, url, headers, deadline_ms, &resp);

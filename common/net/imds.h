@@ -56,6 +56,18 @@ void imds_identity_forget(const struct el_config *cfg);
 
 void imds_identity_free(struct imds_identity *id);
 
+/* The resources whose managed-identity tokens are asked for, URL-encoded. */
+#define IMDS_RESOURCE_ARM "https%3A%2F%2Fmanagement.azure.com%2F"
+#define IMDS_RESOURCE_GRAPH "https%3A%2F%2Fgraph.microsoft.com%2F"
+
+/* A managed-identity token for resource (URL-encoded) from cfg->imds_url:
+ * GET .../metadata/identity/oauth2/token with "Metadata: true", 200 only,
+ * parsed by imds_parse_token. *ret_token is a new secret. Returns 0,
+ * EL_ERR_INVAL (no imds_url), EL_ERR_HTTP_STATUS, the http_get and
+ * imds_parse_token errors. */
+int imds_token_for(const struct el_config *cfg, const char *resource, uint64_t deadline_ms, time_t now,
+		   char **ret_token, time_t *ret_expires) EL_MUST_CHECK;
+
 /* Parse a token response: access_token (printable, at most EL_TOKEN_MAX)
  * and expires_in (a decimal string, as IMDS sends it, or an integer).
  * *ret_token is a new secret. Returns 0, EL_ERR_JSON, EL_ERR_NOMEM. */

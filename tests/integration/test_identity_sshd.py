@@ -88,8 +88,10 @@ def held(env, stage, user, command, tag, while_held):
 
 def test_held_connection_across_rename_gets_no_session_as_the_renamed_uid(gated, fake):
     """alice (uid X) connects; while the connection is held after sshd's lookup, she is renamed
-    (X goes with her) and an attacker holding the reused UPN signs in on that connection: never a
-    shell as X. Before the fix: 'uid=X' for the attacker (the helper checked a fresh lookup)."""
+    (X goes with her), an administrator releases the old name (so the next holder may have it,
+    with a fresh uid) and an attacker holding the reused UPN signs in on that connection: never a
+    shell as X. Before the fix: 'uid=X' for the attacker (the helper checked a fresh lookup).
+    Without the release the tombstone alone refuses the login (test_life / test_installed)."""
     env = gated
     out, _ = login(env, fake, "alice@contoso.com", "id -u", tag="a1")
     assert out.returncode == 0, out.stderr + env.log()[-3000:]
@@ -97,6 +99,8 @@ def test_held_connection_across_rename_gets_no_session_as_the_renamed_uid(gated,
 
     def rename_and_reuse():
         res = env.iso.run(f"{CLI} rename alice@contoso.com alice.old@contoso.com")
+        assert res.returncode == 0, res.stdout + res.stderr
+        res = env.iso.run(f"{CLI} release alice@contoso.com")
         assert res.returncode == 0, res.stdout + res.stderr
         fake.auto("approve", upn="alice@contoso.com", roles=[USER_APP_ROLE],
                   oid="0badbad0-1111-4111-8111-111111111111")
@@ -110,7 +114,8 @@ def test_held_connection_across_rename_gets_no_session_as_the_renamed_uid(gated,
 
 
 def test_rename_between_account_and_session_refuses_the_session(gated, fake):
-    """The name's UID changes after auth and account passed: open_session refuses (PAM_SESSION_ERR)."""
+    """The name's UID changes after auth and account passed (renamed, the old name released to
+    the next holder): open_session refuses (PAM_SESSION_ERR)."""
     env = gated
     out, _ = login(env, fake, "bob@contoso.com", "id -u", tag="b1")
     assert out.returncode == 0, out.stderr + env.log()[-3000:]
@@ -119,6 +124,9 @@ def test_rename_between_account_and_session_refuses_the_session(gated, fake):
 
     def rename():
         res = env.iso.run(f"{CLI} rename bob@contoso.com bob.old@contoso.com")
+        assert res.returncode == 0, res.stdout + res.stderr
+        # released: the name resolves again, to a new uid (without it the tombstone has none)
+        res = env.iso.run(f"{CLI} release bob@contoso.com")
         assert res.returncode == 0, res.stdout + res.stderr
 
     res, _ = held(env, "open_session", "bob@contoso.com", "echo uid=$(id -u)", "b2", rename)

@@ -14,16 +14,13 @@ import pytest
 
 from conftest import token_parts
 from entra_fake import ADMIN_APP_ROLE, USER_APP_ROLE, oid_for
-from installed_env import LOCAL_SUDOER, LOCAL_USER, PASSWORD, UNPRIV, q, start_fake, start_host
+from installed_env import LOCAL_SUDOER, LOCAL_USER, PASSWORD, UNPRIV, module_fake, q, start_host
+from installed_env import clean_queue  # noqa: F401 (autouse fixture)
 
 DEVICE_STEPS = [(r"Press Enter", ""), (r"Press Enter", "")]
 
 
-@pytest.fixture(scope="module")
-def mfake(fake_material, tmp_path_factory):
-    fe = start_fake(tmp_path_factory, fake_material, "installed-fake")
-    yield fe
-    fe.stop()
+mfake = module_fake("installed-fake")
 
 
 @pytest.fixture(scope="module")
@@ -31,13 +28,6 @@ def host(mfake, tmp_path_factory):
     h = start_host(tmp_path_factory, mfake, "installed-host", syslog=True)
     yield h
     h.stop()
-
-
-@pytest.fixture(autouse=True)
-def clean_queue(mfake):
-    mfake.auto("none")
-    yield
-    mfake.auto("none")
 
 
 def ssh_device_login(host, fake, user, roles, command="id", tag="c"):

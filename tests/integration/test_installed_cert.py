@@ -18,7 +18,8 @@ import pytest
 
 from az_ssh_cert import CertClient
 from entra_fake import ADMIN_APP_ROLE
-from installed_env import LOCAL_USER, q, start_fake, start_host
+from installed_env import LOCAL_USER, module_fake, q, start_host
+from installed_env import clean_queue  # noqa: F401 (autouse fixture)
 from tokens import oid_for
 
 ADMIN = "alice@contoso.com"
@@ -30,11 +31,7 @@ DROPIN = "/etc/ssh/sshd_config.d/50-entra-login.conf"
 AK_LINE = "AuthorizedKeysCommand /usr/sbin/entra-login authorized-keys %u %t %k"
 
 
-@pytest.fixture(scope="module")
-def mfake(fake_material, tmp_path_factory):
-    fe = start_fake(tmp_path_factory, fake_material, "installed-cert-fake")
-    yield fe
-    fe.stop()
+mfake = module_fake("installed-cert-fake")
 
 
 @pytest.fixture(scope="module")
@@ -44,13 +41,6 @@ def host(mfake, tmp_path_factory):
                                 "static_users": f"{USER}, {DORA}"})
     yield h
     h.stop()
-
-
-@pytest.fixture(autouse=True)
-def clean_queue(mfake):
-    mfake.auto("none")
-    yield
-    mfake.auto("none")
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ import stat
 import pytest
 
 from entra_fake import ADMIN_APP_ROLE
-from installed_env import UNPRIV, FifoWatch, Listener, q, start_fake, start_host
+from installed_env import FifoWatch, Listener, UNPRIV, module_fake, q, start_host
 
 DEVICE_STEPS = [(r"Press Enter", ""), (r"Press Enter", "")]
 KEYLOG = "/etc/entra-test-sslkeylog"
@@ -44,11 +44,7 @@ CASES = ["baseline", "SSLKEYLOGFILE", "https_proxy", "HTTPS_PROXY", "ALL_PROXY",
          "SSL_CERT_FILE", "OPENSSL_CONF", "HOME_curlrc", "umask0", "RLIMIT_NOFILE8", "signals"]
 
 
-@pytest.fixture(scope="module")
-def mfake(fake_material, tmp_path_factory):
-    fe = start_fake(tmp_path_factory, fake_material, "installed-env-fake")
-    yield fe
-    fe.stop()
+mfake = module_fake("installed-env-fake")
 
 
 @pytest.fixture(scope="module")

@@ -25,8 +25,8 @@ import pytest
 
 from az_ssh_cert import CertClient
 from entra_fake import ADMIN_APP_ROLE, USER_APP_ROLE
-from installed_env import (LOCAL_USER, PASSWORD, ROOT, InstalledHost, build_deb, build_old_deb, q,
-                           start_fake)
+from installed_env import InstalledHost, LOCAL_USER, PASSWORD, ROOT, build_deb, build_old_deb, module_fake, q
+from installed_env import clean_queue  # noqa: F401 (autouse fixture)
 
 ADMIN = "alice@contoso.com"       # device code, admin by the roles claim
 USER = "bob@contoso.com"          # device code, user by the roles claim
@@ -40,11 +40,7 @@ ETC_FILES = (CONF, "/etc/ssh/sshd_config.d/50-entra-login.conf", "/etc/sudoers.d
 WARNING, ERR = 4, 3
 
 
-@pytest.fixture(scope="module")
-def mfake(fake_material, tmp_path_factory):
-    fe = start_fake(tmp_path_factory, fake_material, "upgrade-fake")
-    yield fe
-    fe.stop()
+mfake = module_fake("upgrade-fake")
 
 
 @pytest.fixture(scope="module")
@@ -70,13 +66,6 @@ def host(mfake, debs, tmp_path_factory):
     print(f"upgrade: dpkg -i old + setup {h.timings['install']:.1f}s")
     yield h
     h.stop()
-
-
-@pytest.fixture(autouse=True)
-def clean_queue(mfake):
-    mfake.auto("none")
-    yield
-    mfake.auto("none")
 
 
 def groups_of(id_output):

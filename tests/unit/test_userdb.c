@@ -65,17 +65,6 @@ static int get(struct fx *fx, const char *name, struct udb_user *u, char *displa
 	return r;
 }
 
-static uint64_t generation(struct fx *fx)
-{
-	struct udb *db = NULL;
-	uint64_t g;
-
-	assert_int_equal(udb_open(fx->cfg, &db), 0);
-	g = udb_generation(db);
-	udb_close(db);
-	return g;
-}
-
 static void test_udb_record_login_new_user_gets_mapped_uid(void **state)
 {
 	struct fx *fx = *state;

@@ -57,17 +57,6 @@ static struct seen look(struct fx *fx, const char *name)
 	return s;
 }
 
-static uint64_t generation(struct fx *fx)
-{
-	struct udb *db = NULL;
-	uint64_t g;
-
-	assert_int_equal(udb_open(fx->cfg, &db), 0);
-	g = udb_generation(db);
-	udb_close(db);
-	return g;
-}
-
 static void test_rename_leaves_a_tombstone_until_release(void **state)
 {
 	struct fx *fx = *state;
@@ -229,38 +218,6 @@ static void test_a_kept_home_is_never_given_to_the_next_holder(void **state)
 	assert_string_equal(look(fx, "k@contoso.com").home, "");
 }
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned char *buf;
-	long n;
-
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
-static void spit(const char *path, const unsigned char *buf, size_t len)
-{
-	char tmp[160];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s.new", path);
-	f = fopen(tmp, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(buf, 1, len, f), len);
-	fclose(f);
-	chmod(tmp, 0644);
-	assert_int_equal(rename(tmp, path), 0);
-}
-
 static void resign(unsigned char *img, uint32_t version)
 {
 	struct udb_disk_hdr *h = (struct udb_disk_hdr *)img;
@@ -275,12 +232,7 @@ static void resign(unsigned char *img, uint32_t version)
 		sum = udb_hash64(pool + r->display_off, (uint64_t)r->display_len + 1, sum);
 		r->checksum = udb_hash64(pool + r->extra_off, (uint64_t)r->extra_len + 1, sum);
 	}
-	h->version = version;
-	sum = udb_hash64(h, UDB_HDR_SUMMED, UDB_SEED_HDR);
-	sum = udb_hash64(img + h->name_table_off, (uint64_t)h->name_slots * 8, sum);
-	sum = udb_hash64(img + h->uid_table_off, (uint64_t)h->uid_slots * 8, sum);
-	sum = udb_hash64(img + h->admins_off, (uint64_t)h->n_admins * 4, sum);
-	h->checksum = udb_hash64(img + h->members_off, (uint64_t)h->n_members * 4, sum);
+	resign_header_whole(img, version);
 }
 
 /* A version 2 file: a forgotten record there has no oid left, so it takes

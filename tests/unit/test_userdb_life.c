@@ -25,37 +25,6 @@ static int setup(void **state)
 	return udb_fx_setup(state, "/tmp/udb-life-XXXXXX", "contoso.com", "");
 }
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	unsigned char *buf;
-	long n;
-
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
-static void spit(const char *path, const unsigned char *buf, size_t len)
-{
-	char tmp[160];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s.new", path);
-	f = fopen(tmp, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(buf, 1, len, f), len);
-	fclose(f);
-	chmod(tmp, 0644);
-	assert_int_equal(rename(tmp, path), 0);
-}
-
 /* Re-sum record i and the header of an image, as a writer of version
  * `version` would have. */
 static void resign(unsigned char *img, uint32_t i, uint32_t version)
@@ -70,12 +39,7 @@ static void resign(unsigned char *img, uint32_t i, uint32_t version)
 	if (version >= 2)
 		sum = udb_hash64(pool + r->extra_off, (uint64_t)r->extra_len + 1, sum);
 	r->checksum = sum;
-	h->version = version;
-	sum = udb_hash64(h, UDB_HDR_SUMMED, UDB_SEED_HDR);
-	sum = udb_hash64(img + h->name_table_off, (uint64_t)h->name_slots * 8, sum);
-	sum = udb_hash64(img + h->uid_table_off, (uint64_t)h->uid_slots * 8, sum);
-	sum = udb_hash64(img + h->admins_off, (uint64_t)h->n_admins * 4, sum);
-	h->checksum = udb_hash64(img + h->members_off, (uint64_t)h->n_members * 4, sum);
+	resign_header_whole(img, version);
 }
 
 #define REC(img, i) ((struct udb_disk_rec *)((img) + ((struct udb_disk_hdr *)(img))->records_off) + (i))
