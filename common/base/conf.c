@@ -73,6 +73,9 @@ static const struct key keys[] = {
 	{ "admin_groups", K_LOWER_LIST, F(admin_groups), 0, 0, NULL, false },
 	{ "graph_url", K_URL, F(graph_url), 0, 0, "https://graph.microsoft.com", false },
 	{ "graph_credential_file", K_PATH, F(graph_credential_file), 0, 0, NULL, false },
+	{ "uid_attribute", K_STR, F(uid_attribute), 0, 0, NULL, false },
+	{ "shell_attribute", K_STR, F(shell_attribute), 0, 0, NULL, false },
+	{ "home_attribute", K_STR, F(home_attribute), 0, 0, NULL, false },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -254,6 +257,23 @@ static bool group_name_ok(const char *s)
 	return true;
 }
 
+/* A Graph user property we may put into a $select: a directory extension
+ * attribute or one of the 15 on-premises extension attributes. */
+static bool attribute_name_ok(const char *s)
+{
+	static const char ext[] = "extension_", onp[] = "onPremisesExtensionAttributes.extensionAttribute";
+	uint64_t n;
+
+	if (strncmp(s, onp, sizeof(onp) - 1) == 0)
+		return parse_uint(s + sizeof(onp) - 1, 1, 15, &n) == 0;
+	if (strncmp(s, ext, sizeof(ext) - 1) != 0)
+		return false;
+	s += sizeof(ext) - 1;
+	if (strspn(s, "0123456789abcdef") != 32 || s[32] != '_' || !s[33] || strlen(s + 33) > 100)
+		return false;
+	return strspn(s + 33, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == strlen(s + 33);
+}
+
 static int set_str(char **field, const char *value)
 {
 	char *copy = strdup(value);
@@ -295,6 +315,10 @@ static int parse_value(struct parse_ctx *ctx, const struct key *k, char *value, 
 		if (strcmp(k->name, "ssh_ca_keys") == 0 && strcmp(value, "jwks") != 0 &&
 		    (value[0] != '/' || strlen(value) > 1024))
 			return fail(ctx, k->name, "'jwks' or an absolute path, got '%.64s'", value);
+		if ((k->off == F(uid_attribute) || k->off == F(shell_attribute) || k->off == F(home_attribute)) &&
+		    !attribute_name_ok(value))
+			return fail(ctx, k->name, "extension_<app id without dashes>_<name> or "
+				    "onPremisesExtensionAttributes.extensionAttribute<1-15>, got '%.64s'", value);
 		if (k->off == F(groups) && strcmp(value, "none") != 0 && strcmp(value, "mapped") != 0)
 			return fail(ctx, k->name, "none or mapped, got '%.32s'", value);
 		if (k->off == F(group_name_attribute) && strcmp(value, "displayName") != 0 &&

@@ -432,3 +432,102 @@ int graph_user_groups(const struct el_config *cfg, const char *oid, uint64_t dea
 	*ret = g;
 	return 0;
 }
+
+/* A property value as text: a string, or a non-negative integer. */
+static int prop_text(json_t *user, const char *prop, char **ret)
+{
+	static const char onp[] = "onPremisesExtensionAttributes.";
+	json_t *v;
+	char buf[32];
+
+	if (strncmp(prop, onp, sizeof(onp) - 1) == 0)
+		v = json_object_get(json_object_get(user, "onPremisesExtensionAttributes"), prop + sizeof(onp) - 1);
+	else
+		v = json_object_get(user, prop);
+	if (!v || json_is_null(v)) {
+		*ret = NULL;
+		return 0;
+	}
+	if (json_is_integer(v) && json_integer_value(v) >= 0) {
+		snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+		*ret = strdup(buf);
+	} else if (json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v) &&
+		   json_string_length(v) <= 1024) {
+		*ret = strdup(json_string_value(v));
+	} else {
+		return EL_ERR_JSON;
+	}
+	return *ret ? 0 : EL_ERR_NOMEM;
+}
+
+int graph_user_attributes(const struct el_config *cfg, const char *oid, const char *const *props, size_t n,
+			  uint64_t deadline_ms, time_t now, char **ret_values)
+{
+	struct http_response *resp = NULL;
+	char *token = NULL, *auth = NULL, *url = NULL, *sel = NULL;
+	char *vals[GRAPH_ATTRS_MAX] = { NULL };
+	const char *headers[2] = { NULL, NULL };
+	json_t *root = NULL;
+	size_t sl = 0;
+	int r;
+
+	if (!oid || !name_is_guid(oid) || n > GRAPH_ATTRS_MAX || !cfg->graph_url)
+		return EL_ERR_INVAL;
+	for (size_t i = 0; i < n; i++)
+		sl += strlen(props[i]) + 1;
+	sel = calloc(1, sl + 3);
+	if (!sel)
+		return EL_ERR_NOMEM;
+	strcpy(sel, "id");
+	for (size_t i = 0; i < n; i++) {
+		const char *dot = strchr(props[i], '.');
+
+		strcat(sel, ",");
+		strncat(sel, props[i], dot ? (size_t)(dot - props[i]) : strlen(props[i]));
+	}
+	r = graph_token(cfg, deadline_ms, now, &token);
+	if (r < 0)
+		goto out;
+	if (asprintf(&auth, "Authorization: Bearer %s", token) < 0) {
+		auth = NULL;
+		r = EL_ERR_NOMEM;
+		goto out;
+	}
+	headers[0] = auth;
+	if (asprintf(&url, "%s/v1.0/users/%s?$select=%s", cfg->graph_url, oid, sel) < 0) {
+		url = NULL;
+		r = EL_ERR_NOMEM;
+		goto out;
+	}
+	r = http_get(cfg, url, headers, deadline_ms, &resp);
+	if (r < 0)
+		goto out;
+	if (resp->status != 200) {
+		r = EL_ERR_HTTP_STATUS;
+		goto out;
+	}
+	r = EL_ERR_JSON;
+	root = json_loadb(resp->body, resp->len, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_object(root))
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		r = prop_text(root, props[i], &vals[i]);
+		if (r < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ret_values[i] = vals[i];
+		vals[i] = NULL;
+	}
+	r = 0;
+out:
+	for (size_t i = 0; i < n && i < GRAPH_ATTRS_MAX; i++)
+		free(vals[i]);
+	json_decref(root);
+	http_response_free(resp);
+	secret_free(token);
+	secret_free(auth);
+	free(url);
+	free(sel);
+	return r;
+}
