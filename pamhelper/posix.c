@@ -10,8 +10,8 @@
  * refresh reports a difference and names the admin action). The values are
  * checked, then written with udb_import (the path import-aadpasswd takes),
  * which refuses a uid of 0, a system id (< 1000), a role gid, a local uid or
- * gid, or one held by another record. Refused here as well: systemd's dynamic
- * users (61184-65519, nobody 65534 among them), the mapped groups'
+ * gid, or one held by another record. Refused here as well: 61184-65535
+ * (systemd's dynamic users, nobody, (uint16_t)-1), the mapped groups'
  * gid_min..gid_max, and >= 2^31; a shell not listed in /etc/shells; a path
  * that is not absolute or holds ':' or control bytes; a home that is another
  * user's (local or in the database). Anything wrong refuses the login
@@ -41,7 +41,7 @@
 
 static bool uid_reserved(const struct el_config *cfg, uint64_t uid)
 {
-	return uid < UDB_PINNED_ID_MIN || (uid >= 61184 && uid <= 65519) ||
+	return uid < UDB_PINNED_ID_MIN || (uid >= 61184 && uid <= 65535) ||
 	       (uid >= cfg->gid_min && uid <= cfg->gid_max) || uid >= 2147483648u;
 }
 
@@ -124,7 +124,7 @@ static const char *judge(const struct el_config *cfg, const char *name, const ch
 	if (parse_uint(uid_s, 0, UINT32_MAX, ret_uid) < 0)
 		return "not a decimal UID";
 	if (uid_reserved(cfg, *ret_uid))
-		return "a reserved id (0, below 1000, systemd's 61184-65519, the mapped groups' gid range, or >= 2^31)";
+		return "a reserved id (0, below 1000, 61184-65535, the mapped groups' gid range, or >= 2^31)";
 	*ret_what = cfg->shell_attribute;
 	if (shell && !path_ok(shell))
 		return "not an absolute path without ':' or control bytes";
