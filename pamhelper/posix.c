@@ -204,7 +204,8 @@ int authz_posix_provision(const struct hctx *ctx, const char *name, const char *
 	r = udb_import(cfg, &p, 1, true, &st);
 	if (r < 0)
 		goto out;
-	if (st.result != UDB_IMPORT_NEW) {
+	/* UNCHANGED: a concurrent first login of the same user pinned the same uid */
+	if (st.result != UDB_IMPORT_NEW && st.result != UDB_IMPORT_UNCHANGED) {
 		refuse_log(ctx, oid, cfg->uid_attribute, vals[0],
 			   st.result == UDB_IMPORT_ID_LOCAL ? "a local uid or gid" :
 			   st.result == UDB_IMPORT_UID_TAKEN ? "held by another user in the database" :

@@ -482,8 +482,15 @@ int graph_user_attributes(const struct el_config *cfg, const char *oid, const ch
 	for (size_t i = 0; i < n; i++) {
 		const char *dot = strchr(props[i], '.');
 
+		size_t len = dot ? (size_t)(dot - props[i]) : strlen(props[i]);
+		bool dup = false;
+
+		for (size_t j = 0; j < i; j++)	/* two onPremisesExtensionAttributes.*: select it once */
+			dup = dup || (strncmp(props[j], props[i], len) == 0 && (props[j][len] == '.' || !props[j][len]));
+		if (dup)
+			continue;
 		strcat(sel, ",");
-		strncat(sel, props[i], dot ? (size_t)(dot - props[i]) : strlen(props[i]));
+		strncat(sel, props[i], len);
 	}
 	r = graph_token(cfg, deadline_ms, now, &token);
 	if (r < 0)

@@ -57,8 +57,8 @@ def test_directory_uid_shell_home_pinned_and_every_bad_value_refused(tmp_path, h
     host.configure(role_sources="claims", graph_url=fake.authority, uid_attribute=UIDA, shell_attribute=SHELLA,
                    home_attribute=HOMEA)
     bad = {   # user -> (attributes, what the log names)
-        "zero@contoso.com": (attrs(0), "a reserved id"),
-        "system@contoso.com": (attrs("999"), "a reserved id"),
+        "zero@contoso.com": (attrs(0), "a reserved id (0, below 1000"),
+        "system@contoso.com": (attrs("999"), "a reserved id (0, below 1000"),
         "nobody@contoso.com": (attrs(65534), "a reserved id"),
         "ingid@contoso.com": (attrs(GID_MIN + 5), "a reserved id"),
         "huge@contoso.com": (attrs(2147483648), "a reserved id"),
@@ -148,7 +148,8 @@ def test_sshd_first_login_pins_directory_uid_then_runs_as_it(tmp_path, fake, pub
         # sshd announced the hash UID before authentication: this login pins the directory's UID and
         # is refused; the next one runs as it.
         first = login(alice)
-        assert first.returncode != 0 and "connect again" in first.stdout + first.stderr, first.stderr
+        assert first.returncode != 0, first.stderr
+        assert "Your account was set up with its directory UID; connect again." in first.stderr, first.stderr
         second = login(alice)
         assert second.returncode == 0, second.stderr + env.log()[-2000:]
         out = second.stdout.splitlines()
