@@ -165,3 +165,22 @@ def test_sshd_first_login_pins_directory_uid_then_runs_as_it(tmp_path, fake, pub
         assert f"{LOCAL_USER}:x:4242:" in env.iso.run("getent passwd 4242").stdout
     finally:
         env.stop()
+
+
+def test_certificate_first_login_pins_directory_uid(tmp_path, fake, public_state_dir):
+    """az ssh vm: the account stage binds the certificate's user; it pins the directory UID too."""
+    from az_ssh_cert import CertClient
+    from test_sshd_cert import USER, cert_config, prime_jwks
+    fake.set_graph(attributes={oid_for(USER): attrs(70555)})
+    env = SshdEnv(tmp_path, BUILD, cert_config(fake, public_state_dir, graph_url=fake.authority,
+                                               imds_url=fake.imds_url, uid_attribute=UIDA, http_timeout=5)).start()
+    try:
+        prime_jwks(env)
+        c = CertClient(fake, tmp_path / "az-bob")
+        cert = c.device_code(USER)
+        first = env.ssh_key(USER, "id -u", c.key_path, cert)
+        assert first.returncode != 0, first.stdout
+        second = env.ssh_key(USER, "id -u", c.key_path, cert, tag="pk2")
+        assert second.returncode == 0 and second.stdout.strip() == "70555", second.stderr + env.log()[-2000:]
+    finally:
+        env.stop()
