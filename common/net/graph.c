@@ -433,7 +433,7 @@ int graph_user_groups(const struct el_config *cfg, const char *oid, uint64_t dea
 	return 0;
 }
 
-/* A property value as text: a string, or a non-negative integer. */
+/* A property value as text: a string, or an integer in decimal. */
 static int prop_text(json_t *user, const char *prop, char **ret)
 {
 	static const char onp[] = "onPremisesExtensionAttributes.";
@@ -448,7 +448,7 @@ static int prop_text(json_t *user, const char *prop, char **ret)
 		*ret = NULL;
 		return 0;
 	}
-	if (json_is_integer(v) && json_integer_value(v) >= 0) {
+	if (json_is_integer(v)) {	/* a negative one is refused by the caller's checks */
 		snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
 		*ret = strdup(buf);
 	} else if (json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v) &&

@@ -73,7 +73,7 @@ bool graph_next_link_ok(const struct el_config *cfg, const char *url);
 /* User properties of oid (GET {graph_url}/v1.0/users/{oid}?$select=...; with
  * User.Read.All): props are directory extension attributes or
  * "onPremisesExtensionAttributes.extensionAttributeN". ret_values[i] is a
- * new string (a string value, or a non-negative integer in decimal) or NULL
+ * new string (a string value, or an integer in decimal) or NULL
  * when the user has no value. Returns 0, EL_ERR_HTTP_* (a 404 too: a user
  * we cannot read is never "no attribute"), EL_ERR_JSON (a value of another
  * type), EL_ERR_INVAL, EL_ERR_NOMEM. */

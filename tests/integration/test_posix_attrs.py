@@ -63,6 +63,7 @@ def test_directory_uid_shell_home_pinned_and_every_bad_value_refused(tmp_path, h
         "ingid@contoso.com": (attrs(GID_MIN + 5), "a reserved id"),
         "huge@contoso.com": (attrs(2147483648), "a reserved id"),
         "text@contoso.com": (attrs("70x"), "not a decimal UID"),
+        "negative@contoso.com": (attrs(-70000), "not a decimal UID"),
         "rolegid@contoso.com": (attrs(ADMIN_GID), "a reserved id (a role gid)"),
         "twin@contoso.com": (attrs(70000), "held by another user in the database"),
         "localid@contoso.com": (attrs(4343), "a local uid or gid"),
