@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -264,12 +265,12 @@ static bool attribute_name_ok(const char *s)
 	static const char ext[] = "extension_", onp[] = "onPremisesExtensionAttributes.extensionAttribute";
 	uint64_t n;
 
-	if (strncmp(s, onp, sizeof(onp) - 1) == 0)
-		return parse_uint(s + sizeof(onp) - 1, 1, 15, &n) == 0;
-	if (strncmp(s, ext, sizeof(ext) - 1) != 0)
+	if (strncasecmp(s, onp, sizeof(onp) - 1) == 0)	/* Graph ignores the case of names */
+		return s[sizeof(onp) - 1] != '0' && parse_uint(s + sizeof(onp) - 1, 1, 15, &n) == 0;
+	if (strncasecmp(s, ext, sizeof(ext) - 1) != 0)
 		return false;
 	s += sizeof(ext) - 1;
-	if (strspn(s, "0123456789abcdef") != 32 || s[32] != '_' || !s[33] || strlen(s + 33) > 100)
+	if (strspn(s, "0123456789abcdefABCDEF") != 32 || s[32] != '_' || !s[33] || strlen(s + 33) > 100)
 		return false;
 	return strspn(s + 33, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == strlen(s + 33);
 }

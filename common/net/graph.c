@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -433,6 +434,21 @@ int graph_user_groups(const struct el_config *cfg, const char *oid, uint64_t dea
 	return 0;
 }
 
+/* Graph matches $select names without regard to case and answers in the
+ * property's own spelling: look the answer up the same way. */
+static json_t *get_nocase(json_t *obj, const char *key)
+{
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(obj))
+		return NULL;
+	json_object_foreach(obj, k, v)
+		if (strcasecmp(k, key) == 0)
+			return v;
+	return NULL;
+}
+
 /* A property value as text: a string, or an integer in decimal. */
 static int prop_text(json_t *user, const char *prop, char **ret)
 {
@@ -440,10 +456,10 @@ static int prop_text(json_t *user, const char *prop, char **ret)
 	json_t *v;
 	char buf[32];
 
-	if (strncmp(prop, onp, sizeof(onp) - 1) == 0)
-		v = json_object_get(json_object_get(user, "onPremisesExtensionAttributes"), prop + sizeof(onp) - 1);
+	if (strncasecmp(prop, onp, sizeof(onp) - 1) == 0)
+		v = get_nocase(get_nocase(user, "onPremisesExtensionAttributes"), prop + sizeof(onp) - 1);
 	else
-		v = json_object_get(user, prop);
+		v = get_nocase(user, prop);
 	if (!v || json_is_null(v)) {
 		*ret = NULL;
 		return 0;
@@ -486,7 +502,7 @@ int graph_user_attributes(const struct el_config *cfg, const char *oid, const ch
 		bool dup = false;
 
 		for (size_t j = 0; j < i; j++)	/* two onPremisesExtensionAttributes.*: select it once */
-			dup = dup || (strncmp(props[j], props[i], len) == 0 && (props[j][len] == '.' || !props[j][len]));
+			dup = dup || (strncasecmp(props[j], props[i], len) == 0 && (props[j][len] == '.' || !props[j][len]));
 		if (dup)
 			continue;
 		strcat(sel, ",");

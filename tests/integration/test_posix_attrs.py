@@ -54,8 +54,10 @@ def attrs(uid=None, shell=None, home=None):
 
 
 def test_directory_uid_shell_home_pinned_and_every_bad_value_refused(tmp_path, host, fake, syslog, pam_stack):
+    # Graph names properties without regard to case: a home_attribute spelt in lower case still
+    # finds extensionAttribute3 in the answer
     host.configure(role_sources="claims", graph_url=fake.authority, uid_attribute=UIDA, shell_attribute=SHELLA,
-                   home_attribute=HOMEA)
+                   home_attribute=HOMEA.lower().replace("onpremisesextensionattributes", "onPremisesExtensionAttributes"))
     bad = {   # user -> (attributes, what the log names)
         "zero@contoso.com": (attrs(0), "a reserved id (0, below 1000"),
         "system@contoso.com": (attrs("999"), "a reserved id (0, below 1000"),
@@ -123,6 +125,7 @@ def test_config_rejects_attribute_names(tmp_path, host, fake):
     host.configure(role_sources="claims", graph_url=fake.authority)
     for line in ("uid_attribute = uidNumber", "shell_attribute = extension_abc_loginShell",
                  "home_attribute = onPremisesExtensionAttributes.extensionAttribute16",
+                 "home_attribute = onPremisesExtensionAttributes.extensionAttribute03",
                  f"uid_attribute = {EXT}uid,x"):
         conf = tmp_path / "bad.conf"
         conf.write_text(host.conf.read_text() + line + "\n")
