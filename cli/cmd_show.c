@@ -50,7 +50,7 @@ static void print_user(const struct el_config *cfg, const struct udb_user *u)
 		snprintf(home, sizeof(home), "?");
 	printf("name: %s\n", u->name);
 	printf("display name: %s\n", u->display_name);
-	printf("uid: %u%s\ngid: %u\n", u->uid, u->pinned ? " (pinned: imported or from the directory)" : "", u->uid);
+	printf("uid: %u%s\ngid: %u\n", u->uid, u->pinned ? " (pinned: imported)" : "", u->uid);
 	printf("role: %s\n", udb_role_name(u->role));
 	printf("role source: %s\n", u->role == UDB_ROLE_NONE ? "-" : u->source == UDB_SRC_CLAIMS ? "claims" :
 	       u->source == UDB_SRC_STATIC ? "static" : u->source == UDB_SRC_ARM ? "arm" :
