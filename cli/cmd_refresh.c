@@ -18,14 +18,18 @@
  */
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmds.h"
+#include "graph.h"
 #include "groupmap.h"
 #include "conf.h"
 #include "el_limits.h"
 #include "http.h"
 #include "roles.h"
+#include "strutil.h"
 #include "userdb.h"
 
 #define REFRESH_TIMEOUTS 3	/* http_timeouts per user (IMDS, ARM pages, retries) */
@@ -33,7 +37,7 @@
 struct refresh {
 	const struct el_config *cfg;
 	bool dry_run;
-	unsigned users, changed, kept_offline, kept_unavailable, failed;
+	unsigned users, changed, kept_offline, kept_unavailable, failed, uid_differs;
 };
 
 static enum udb_role to_udb(enum el_role role)
@@ -143,6 +147,38 @@ static int refresh_groups(const struct el_config *cfg)
 	return gs.unavailable ? 1 : 0;
 }
 
+/* uid_attribute (issue 21): the directory's UID is read again and a
+ * difference reported, never applied: files on disk belong to the stored
+ * UID, moving them is an administrator's decision. */
+static int posix_one(const struct udb_user *u, void *userdata)
+{
+	struct refresh *st = userdata;
+	const char *prop = st->cfg->uid_attribute;
+	char oid[EL_GUID_LEN + 1], *val = NULL;
+	uint64_t uid;
+	int r;
+
+	if (!u->bound || u->blocked)
+		return 0;
+	udb_guid_format(u->oid, oid);
+	r = graph_user_attributes(st->cfg, oid, &prop, 1, http_deadline_in(st->cfg->http_timeout * REFRESH_TIMEOUTS),
+				  time(NULL), &val);
+	if (r < 0) {
+		printf("%s: uid kept (%s unavailable: %s)\n", u->name, prop, el_strerror(r));
+		st->kept_unavailable++;
+		return 0;
+	}
+	if (val && (parse_uint(val, 0, UINT32_MAX, &uid) < 0 || uid != u->uid)) {
+		printf("%s: the directory's %s is %.32s, this host's uid is %u: kept. To move the user to it, an "
+		       "administrator runs 'entra-login forget --purge %s' and 'entra-login release %s' (the next login "
+		       "pins the directory uid), then gives the user's files to the new uid (chown)\n",
+		       u->name, prop, val, (unsigned)u->uid, u->name, u->name);
+		st->uid_differs++;
+	}
+	free(val);
+	return 0;
+}
+
 static bool has_offline_source(const struct el_config *cfg)
 {
 	for (size_t i = 0; i < cfg->n_role_sources; i++)
@@ -176,6 +212,15 @@ int cmd_refresh(const struct el_config *cfg, int argc, char **argv)
 	}
 	printf("refresh: %u users, %u changed, %u kept (claims offline), %u kept (source unavailable), %u failed\n",
 	       st.users, st.changed, st.kept_offline, st.kept_unavailable, st.failed);
+	if (cfg->uid_attribute && cfg->graph_url) {
+		r = udb_foreach(cfg, posix_one, &st);
+		if (r < 0) {
+			fprintf(stderr, "entra-login: failed to read the user database: %s\n", el_strerror(r));
+			return 1;
+		}
+		printf("uids: %u differ from the directory's %s (reported, not changed)\n", st.uid_differs,
+		       cfg->uid_attribute);
+	}
 	r = st.dry_run ? 0 : refresh_groups(cfg);	/* issue 21: groups.db */
 	if (r < 0)
 		st.failed++;

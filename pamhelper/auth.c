@@ -17,7 +17,8 @@
 
 static const char *user_message(int r)
 {
-	if (r == EL_ERR_DB_NOSPACE || r == EL_ERR_DB_READONLY || r == EL_ERR_DB_WRITE)
+	if (r == EL_ERR_DB_NOSPACE || r == EL_ERR_DB_READONLY || r == EL_ERR_DB_WRITE || r == EL_ERR_UID_PINNED ||
+	    r == EL_ERR_POSIX_ATTR)
 		return authz_message(r);	/* not "Entra ID cannot be reached": name the cause */
 	switch (el_to_pam(r)) {
 	case PAM_AUTHINFO_UNAVAIL:

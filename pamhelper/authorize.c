@@ -85,6 +85,10 @@ const char *authz_message(int r)
 		return "Login refused: the user database cannot be written: read-only file system; tell an administrator.";
 	case EL_ERR_DB_WRITE:
 		return "Login refused: the user database cannot be written: input/output error; tell an administrator.";
+	case EL_ERR_UID_PINNED:
+		return "Your account was set up with its directory UID; connect again.";
+	case EL_ERR_POSIX_ATTR:
+		return "Access denied: your directory UID, shell or home cannot be used on this host; ask an administrator.";
 	case EL_ERR_NO_CERT_GRANT:
 		return "Access denied: directory users log in over SSH with an Entra certificate (az ssh vm) or a sign-in "
 		       "code, not with a key of their own.";
@@ -175,6 +179,9 @@ int auth_bind_and_authorize(struct hctx *ctx, const struct jwt_claims *claims)
 		if (s < 0 && s != EL_ERR_BINDING_CHANGED)
 			log_role(ctx, LOG_ERR, "role not recorded", claims->oid, el_strerror(s));
 	}
+	if (r < 0)
+		return r;
+	r = authz_posix_provision(ctx, claims->name, claims->oid, claims->tid, claims->display_name);	/* issue 21 */
 	if (r < 0)
 		return r;
 	r = authz_record_login_src(ctx, claims->name, claims->oid, claims->tid, claims->display_name, to_udb(role),

@@ -37,6 +37,15 @@ int authz_record_login_src(const struct hctx *ctx, const char *name, const char 
 /* groups = mapped: map name's Entra groups now (groups_sync.c); logs, never fails. */
 void authz_sync_groups(const struct hctx *ctx, const char *name, const char *oid);
 
+/* uid_attribute set and name not in the database yet: read the directory's
+ * UID, shell and home and pin them with udb_import (posix.c). Returns 0
+ * (nothing to pin, or pinned and announced_uid agrees), EL_ERR_UID_PINNED
+ * (pinned; sshd was announced another uid: refuse, connect again),
+ * EL_ERR_ROLE_UNAVAILABLE (Graph), EL_ERR_POSIX_ATTR (a value refused,
+ * logged), a database error. */
+int authz_posix_provision(const struct hctx *ctx, const char *name, const char *oid, const char *tid,
+			  const char *display);
+
 /* The user-facing sentence for a refused role decision (one sentence, what to do next). */
 const char *authz_message(int r);
 

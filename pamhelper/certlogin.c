@@ -47,7 +47,9 @@ int certlogin_consume(struct hctx *ctx)
 	}
 	if (ctx->announced_uid == 0)
 		return EL_ERR_UID_CHANGED;	/* main.c refuses it for sshd before this */
-	r = authz_record_login(ctx, ctx->user, p.oid, p.tid, NULL, p.role == 2 ? UDB_ROLE_ADMIN : UDB_ROLE_USER);
+	r = authz_posix_provision(ctx, ctx->user, p.oid, p.tid, NULL);	/* issue 21 */
+	if (r == 0)
+		r = authz_record_login(ctx, ctx->user, p.oid, p.tid, NULL, p.role == 2 ? UDB_ROLE_ADMIN : UDB_ROLE_USER);
 	if (r < 0) {
 		hctx_log(ctx, LOG_ERR, "certificate login not recorded", p.oid, r);
 		return r;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -74,6 +75,9 @@ static const struct key keys[] = {
 	{ "admin_groups", K_LOWER_LIST, F(admin_groups), 0, 0, NULL, false },
 	{ "graph_url", K_URL, F(graph_url), 0, 0, "https://graph.microsoft.com", false },
 	{ "graph_credential_file", K_PATH, F(graph_credential_file), 0, 0, NULL, false },
+	{ "uid_attribute", K_STR, F(uid_attribute), 0, 0, NULL, false },
+	{ "shell_attribute", K_STR, F(shell_attribute), 0, 0, NULL, false },
+	{ "home_attribute", K_STR, F(home_attribute), 0, 0, NULL, false },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -288,12 +292,8 @@ static int parse_value(struct parse_ctx *ctx, const struct key *k, char *value, 
 		if (strcmp(k->name, "ssh_ca_keys") == 0 && strcmp(value, "jwks") != 0 &&
 		    (value[0] != '/' || strlen(value) > 1024))
 			return conf_fail(ctx, k->name, "'jwks' or an absolute path, got '%.64s'", value);
-		if (k->off == F(groups) && strcmp(value, "none") != 0 && strcmp(value, "mapped") != 0)
-			return conf_fail(ctx, k->name, "none or mapped, got '%.32s'", value);
-		if (k->off == F(group_name_attribute) && strcmp(value, "displayName") != 0 &&
-		    strcmp(value, "mailNickname") != 0 && strcmp(value, "onPremisesSamAccountName") != 0)
-			return conf_fail(ctx, k->name, "displayName, mailNickname or onPremisesSamAccountName, got '%.32s'",
-				    value);
+		if (conf_check_directory_str(ctx, k->name, value) < 0)
+			return EL_ERR_CONFIG;
 		break;
 	case K_BOOL:
 		if (!strcmp(value, "yes") || !strcmp(value, "true") || !strcmp(value, "1"))

@@ -79,6 +79,10 @@ struct el_config {
 	struct el_list allow_groups, admin_groups;	/* group object ids (role source "groups") */
 	char *graph_url;		/* no trailing slash */
 	char *graph_credential_file;	/* NULL: the VM's managed identity */
+	/* POSIX attributes from the directory (issue 21): Graph user properties,
+	 * "extension_<app id without dashes>_<name>" or
+	 * "onPremisesExtensionAttributes.extensionAttribute<1-15>"; NULL = not used */
+	char *uid_attribute, *shell_attribute, *home_attribute;
 };
 
 /* Where to read the configuration: explicit path if non-NULL, else

@@ -4,10 +4,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include "conf.h"
 #include "conf_parse.h"
 #include "names.h"
+#include "strutil.h"
 
 static bool ranges_overlap(uint32_t a0, uint32_t a1, uint32_t b0, uint32_t b1)
 {
@@ -60,5 +62,39 @@ int conf_check_groups(struct parse_ctx *ctx, struct el_config *cfg)
 		return conf_fail(ctx, "allow_groups", "allow_groups/admin_groups need 'groups' in role_sources");
 	if (cfg->graph_credential_file && strchr(cfg->graph_credential_file, '%'))
 		return conf_fail(ctx, "graph_credential_file", "an absolute path");
+	return 0;
+}
+
+/* A Graph user property we may put into a $select: a directory extension
+ * attribute or one of the 15 on-premises extension attributes. */
+static bool attribute_name_ok(const char *s)
+{
+	static const char ext[] = "extension_", onp[] = "onPremisesExtensionAttributes.extensionAttribute";
+	uint64_t n;
+
+	if (strncasecmp(s, onp, sizeof(onp) - 1) == 0)	/* Graph ignores the case of names */
+		return s[sizeof(onp) - 1] != '0' && parse_uint(s + sizeof(onp) - 1, 1, 15, &n) == 0;
+	if (strncasecmp(s, ext, sizeof(ext) - 1) != 0)
+		return false;
+	s += sizeof(ext) - 1;
+	if (strspn(s, "0123456789abcdefABCDEF") != 32 || s[32] != '_' || !s[33] || strlen(s + 33) > 100)
+		return false;
+	return strspn(s + 33, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == strlen(s + 33);
+}
+
+int conf_check_directory_str(struct parse_ctx *ctx, const char *key, const char *value)
+{
+	bool attribute = strcmp(key, "uid_attribute") == 0 || strcmp(key, "shell_attribute") == 0 ||
+			 strcmp(key, "home_attribute") == 0;
+
+	if (attribute &&
+	    !attribute_name_ok(value))
+		return conf_fail(ctx, key, "extension_<app id without dashes>_<name> or "
+				 "onPremisesExtensionAttributes.extensionAttribute<1-15>, got '%.64s'", value);
+	if (strcmp(key, "groups") == 0 && strcmp(value, "none") != 0 && strcmp(value, "mapped") != 0)
+		return conf_fail(ctx, key, "none or mapped, got '%.32s'", value);
+	if (strcmp(key, "group_name_attribute") == 0 && strcmp(value, "displayName") != 0 &&
+	    strcmp(value, "mailNickname") != 0 && strcmp(value, "onPremisesSamAccountName") != 0)
+		return conf_fail(ctx, key, "displayName, mailNickname or onPremisesSamAccountName, got '%.32s'", value);
 	return 0;
 }

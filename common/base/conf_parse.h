@@ -24,4 +24,8 @@ int conf_fail(struct parse_ctx *ctx, const char *key, const char *fmt, ...);
  * cfg->groups_mapped, lower-cases group_filter GUIDs. 0 or EL_ERR_CONFIG. */
 int conf_check_groups(struct parse_ctx *ctx, struct el_config *cfg);
 
+/* The string keys of groups and directory attributes (issue 21): their
+ * values, checked by key name; other keys pass. 0 or EL_ERR_CONFIG. */
+int conf_check_directory_str(struct parse_ctx *ctx, const char *key, const char *value);
+
 #endif

@@ -119,7 +119,9 @@
 	X(EL_ERR_DB_NOSPACE, "the user database cannot be written: no space left on device") \
 	X(EL_ERR_DB_READONLY, "the user database cannot be written: read-only file system") \
 	X(EL_ERR_DB_WRITE, "the user database cannot be written: input/output error") \
-	X(EL_ERR_NEWER_FORMAT, "file written by a newer entra-login (format version too new); upgrade entra-login")
+	X(EL_ERR_NEWER_FORMAT, "file written by a newer entra-login (format version too new); upgrade entra-login") \
+	X(EL_ERR_UID_PINNED, "the account was set up with its directory UID during this login; connect again") \
+	X(EL_ERR_POSIX_ATTR, "the directory's UID, shell or home for this user cannot be used on this host")
 
 #define EL_ERR_ENUM_(sym, text) sym##_IDX,
 enum el_err_index { EL_ERR_LIST(EL_ERR_ENUM_) EL_ERR_COUNT_ };

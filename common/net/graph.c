@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -428,4 +429,125 @@ int graph_user_groups(const struct el_config *cfg, const char *oid, uint64_t dea
 	free(key);
 	*ret = g;
 	return 0;
+}
+
+/* Graph matches $select names without regard to case and answers in the
+ * property's own spelling: look the answer up the same way. */
+static json_t *get_nocase(json_t *obj, const char *key)
+{
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(obj))
+		return NULL;
+	json_object_foreach(obj, k, v)
+		if (strcasecmp(k, key) == 0)
+			return v;
+	return NULL;
+}
+
+/* A property value as text: a string, or an integer in decimal. */
+static int prop_text(json_t *user, const char *prop, char **ret)
+{
+	static const char onp[] = "onPremisesExtensionAttributes.";
+	json_t *v;
+	char buf[32];
+
+	if (strncasecmp(prop, onp, sizeof(onp) - 1) == 0)
+		v = get_nocase(get_nocase(user, "onPremisesExtensionAttributes"), prop + sizeof(onp) - 1);
+	else
+		v = get_nocase(user, prop);
+	if (!v || json_is_null(v)) {
+		*ret = NULL;
+		return 0;
+	}
+	if (json_is_integer(v)) {	/* a negative one is refused by the caller's checks */
+		snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+		*ret = strdup(buf);
+	} else if (json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v) &&
+		   json_string_length(v) <= 1024) {
+		*ret = strdup(json_string_value(v));
+	} else {
+		return EL_ERR_JSON;
+	}
+	return *ret ? 0 : EL_ERR_NOMEM;
+}
+
+int graph_user_attributes(const struct el_config *cfg, const char *oid, const char *const *props, size_t n,
+			  uint64_t deadline_ms, time_t now, char **ret_values)
+{
+	struct http_response *resp = NULL;
+	char *token = NULL, *auth = NULL, *url = NULL, *sel = NULL;
+	char *vals[GRAPH_ATTRS_MAX] = { NULL };
+	const char *headers[2] = { NULL, NULL };
+	json_t *root = NULL;
+	size_t sl = 0;
+	int r;
+
+	if (!oid || !name_is_guid(oid) || n > GRAPH_ATTRS_MAX || !cfg->graph_url)
+		return EL_ERR_INVAL;
+	for (size_t i = 0; i < n; i++)
+		sl += strlen(props[i]) + 1;
+	sel = calloc(1, sl + 3);
+	if (!sel)
+		return EL_ERR_NOMEM;
+	strcpy(sel, "id");
+	for (size_t i = 0; i < n; i++) {
+		const char *dot = strchr(props[i], '.');
+
+		size_t len = dot ? (size_t)(dot - props[i]) : strlen(props[i]);
+		bool dup = false;
+
+		for (size_t j = 0; j < i; j++)	/* two onPremisesExtensionAttributes.*: select it once */
+			dup = dup || (strncasecmp(props[j], props[i], len) == 0 && (props[j][len] == '.' || !props[j][len]));
+		if (dup)
+			continue;
+		strcat(sel, ",");
+		strncat(sel, props[i], len);
+	}
+	r = graph_token(cfg, deadline_ms, now, &token);
+	if (r < 0)
+		goto out;
+	if (asprintf(&auth, "Authorization: Bearer %s", token) < 0) {
+		auth = NULL;
+		r = EL_ERR_NOMEM;
+		goto out;
+	}
+	headers[0] = auth;
+	if (asprintf(&url, "%s/v1.0/users/%s?$select=%s", cfg->graph_url, oid, sel) < 0) {
+		url = NULL;
+		r = EL_ERR_NOMEM;
+		goto out;
+	}
+	r = http_get(cfg, url, headers, deadline_ms, &resp);
+	if (r < 0)
+		goto out;
+	if (resp->status != 200) {
+		r = EL_ERR_HTTP_STATUS;
+		goto out;
+	}
+	r = EL_ERR_JSON;
+	root = json_loadb(resp->body, resp->len, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_object(root))
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		r = prop_text(root, props[i], &vals[i]);
+		if (r < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		ret_values[i] = vals[i];
+		vals[i] = NULL;
+	}
+	r = 0;
+out:
+	for (size_t i = 0; i < n && i < GRAPH_ATTRS_MAX; i++)
+		free(vals[i]);
+	json_decref(root);
+	http_response_free(resp);
+	secret_free(token);
+	secret_free(auth);
+	free(url);
+	free(sel);
+	return r;
 }

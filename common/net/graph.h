@@ -68,6 +68,18 @@ int graph_parse_page(const char *text, size_t len, const char *attr, struct grap
 /* True if url may be followed as a nextLink under cfg (same origin as graph_url). */
 bool graph_next_link_ok(const struct el_config *cfg, const char *url);
 
+#define GRAPH_ATTRS_MAX 4
+
+/* User properties of oid (GET {graph_url}/v1.0/users/{oid}?$select=...; with
+ * User.Read.All): props are directory extension attributes or
+ * "onPremisesExtensionAttributes.extensionAttributeN". ret_values[i] is a
+ * new string (a string value, or an integer in decimal) or NULL
+ * when the user has no value. Returns 0, EL_ERR_HTTP_* (a 404 too: a user
+ * we cannot read is never "no attribute"), EL_ERR_JSON (a value of another
+ * type), EL_ERR_INVAL, EL_ERR_NOMEM. */
+int graph_user_attributes(const struct el_config *cfg, const char *oid, const char *const *props, size_t n,
+			  uint64_t deadline_ms, time_t now, char **ret_values) EL_MUST_CHECK;
+
 /* Drop the in-memory caches (tests, a refused token). */
 void graph_forget(void);
 

@@ -174,9 +174,12 @@ def handle_graph(app, req):
             attrs = dict(st.attributes.get(uid, {}))
         obj = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users(%s)/$entity" % ",".join(select),
                "id": uid}
+        # Graph matches $select names without regard to case and answers in the property's own
+        # spelling.
         for s in select:
-            if s != "id" and s in attrs:
-                obj[s] = attrs[s]
+            for k, v in attrs.items():
+                if s != "id" and k.lower() == s.lower():
+                    obj[k] = v
         return _json(200, obj)
     if not known:
         # Graph answers an existing user in no group with an empty list; the fake knows users
