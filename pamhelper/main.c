@@ -22,10 +22,13 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "authz.h"
+#include "conv.h"
 #include "err.h"
 #include "localfiles.h"
 #include "names.h"
 #include "proto.h"
+#include "userdb.h"
 
 #define FIELD_MAX 256			/* service, rhost, tty */
 #define REQUEST_WAIT_MS 10000
@@ -107,6 +110,22 @@ static int send_result(const struct hctx *ctx, int code)
 	return proto_write(ctx->out, PROTO_RESULT, frame, (size_t)len);
 }
 
+/* EL_ERR_NAME_RETIRED / EL_ERR_NAME_BLOCKED if the database withdrew the
+ * name (a tombstone or a blocked name), else 0: only for a clearer refusal. */
+static int name_withdrawn(const struct hctx *ctx)
+{
+	struct udb *db = NULL;
+	struct udb_user u;
+	int r = 0;
+
+	if (udb_open(ctx->cfg, &db) < 0)
+		return 0;
+	if (udb_lookup_name(db, ctx->user, &u) == 0)
+		r = u.retired ? EL_ERR_NAME_RETIRED : u.blocked ? EL_ERR_NAME_BLOCKED : 0;
+	udb_close(db);
+	return r;
+}
+
 static int run(struct hctx *ctx, const struct request *rq)
 {
 	char err[512];
@@ -124,8 +143,16 @@ static int run(struct hctx *ctx, const struct request *rq)
 	 * and runs the session as its UID: a UID the module could not tell is
 	 * never "no check" there. */
 	if (ctx->announced_uid == 0 && strcmp(ctx->tty, "ssh") == 0) {
-		hlog(ctx, LOG_ERR, "%s refused: user '%.64s' rhost=%.64s: the host's UID for the name is unknown "
-		     "(is 'entra' in the passwd line of /etc/nsswitch.conf?)", rq->op, ctx->user, ctx->rhost);
+		r = name_withdrawn(ctx);
+		if (r < 0) {
+			/* NSS answers nothing for a retired name: say why, not "unknown". */
+			hlog(ctx, LOG_NOTICE, "%s refused: user '%.64s' rhost=%.64s: %s", rq->op, ctx->user, ctx->rhost,
+			     el_strerror(r));
+			conv_error(ctx, authz_message(r));
+		} else {
+			hlog(ctx, LOG_ERR, "%s refused: user '%.64s' rhost=%.64s: the host's UID for the name is unknown "
+			     "(is 'entra' in the passwd line of /etc/nsswitch.conf?)", rq->op, ctx->user, ctx->rhost);
+		}
 		return strcmp(rq->op, "auth") == 0 ? PAM_AUTH_ERR : PAM_PERM_DENIED;
 	}
 	if (strcmp(rq->op, "auth") == 0)

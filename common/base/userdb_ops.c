@@ -140,7 +140,15 @@ static int op_login(struct udb_ws *w, void *arg)
 			if (r < 0)
 				return r;
 		}
-		src = l->role == UDB_ROLE_NONE ? UDB_SRC_UNKNOWN : l->source;
+		/* A login recorded without its source (a certificate login's pending
+		 * decision, decided by a token-free source) keeps a stored token-free
+		 * source for an unchanged role, so that no login flips it back and
+		 * forth with account's write; a stored "claims" becomes unknown (no
+		 * token confirmed it this time: the token-free claims source must
+		 * not keep answering for it). */
+		src = l->role == UDB_ROLE_NONE ? UDB_SRC_UNKNOWN
+		      : l->source == UDB_SRC_UNKNOWN && rec->role == l->role && rec->source != UDB_SRC_CLAIMS
+		      ? rec->source : l->source;
 		if (rec->role != l->role || rec->source != src)
 			w->decides = true;	/* NSS group membership, or who may revoke it, changes */
 		rec->role = l->role;
