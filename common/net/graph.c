@@ -301,26 +301,40 @@ static bool user_gone(const struct http_response *resp)
 	return gone;
 }
 
+/* "Authorization: Bearer <Graph token>" (a secret: free with secret_free). */
+static int graph_auth_header(const struct el_config *cfg, uint64_t deadline_ms, time_t now, char **ret_header)
+{
+	char *token = NULL, *h = NULL;
+	int r;
+
+	r = graph_token(cfg, deadline_ms, now, &token);
+	if (r < 0)
+		return r;
+	if (asprintf(&h, "Authorization: Bearer %s", token) < 0) {
+		h = NULL;
+		r = EL_ERR_NOMEM;
+	}
+	secret_free(token);
+	if (r == 0)
+		*ret_header = h;
+	return r;
+}
+
 static int fetch(const struct el_config *cfg, const char *oid, uint64_t deadline_ms, time_t now,
 		 struct graph_groups **ret)
 {
 	struct graph_groups *acc = NULL;
 	struct http_response *resp = NULL;
-	char *token = NULL, *auth = NULL, *url = NULL, *next = NULL;
+	char *auth = NULL, *url = NULL, *next = NULL;
 	const char *headers[2] = { NULL, NULL };
 	int r;
 
 	acc = calloc(1, sizeof(*acc));
 	if (!acc)
 		return EL_ERR_NOMEM;
-	r = graph_token(cfg, deadline_ms, now, &token);
+	r = graph_auth_header(cfg, deadline_ms, now, &auth);
 	if (r < 0)
 		goto out;
-	if (asprintf(&auth, "Authorization: Bearer %s", token) < 0) {
-		auth = NULL;
-		r = EL_ERR_NOMEM;
-		goto out;
-	}
 	headers[0] = auth;
 	if (asprintf(&url, "%s/v1.0/users/%s/transitiveMemberOf/microsoft.graph.group?$select=id,%s&$top=999",
 		     cfg->graph_url, oid, cfg->group_name_attribute) < 0) {
@@ -365,7 +379,6 @@ static int fetch(const struct el_config *cfg, const char *oid, uint64_t deadline
 out:
 	graph_groups_free(acc);
 	http_response_free(resp);
-	secret_free(token);
 	secret_free(auth);
 	free(url);
 	free(next);
@@ -477,7 +490,7 @@ int graph_user_attributes(const struct el_config *cfg, const char *oid, const ch
 			  uint64_t deadline_ms, time_t now, char **ret_values)
 {
 	struct http_response *resp = NULL;
-	char *token = NULL, *auth = NULL, *url = NULL, *sel = NULL;
+	char *auth = NULL, *url = NULL, *sel = NULL;
 	char *vals[GRAPH_ATTRS_MAX] = { NULL };
 	const char *headers[2] = { NULL, NULL };
 	json_t *root = NULL;
@@ -505,14 +518,9 @@ int graph_user_attributes(const struct el_config *cfg, const char *oid, const ch
 		strcat(sel, ",");
 		strncat(sel, props[i], len);
 	}
-	r = graph_token(cfg, deadline_ms, now, &token);
+	r = graph_auth_header(cfg, deadline_ms, now, &auth);
 	if (r < 0)
 		goto out;
-	if (asprintf(&auth, "Authorization: Bearer %s", token) < 0) {
-		auth = NULL;
-		r = EL_ERR_NOMEM;
-		goto out;
-	}
 	headers[0] = auth;
 	if (asprintf(&url, "%s/v1.0/users/%s?$select=%s", cfg->graph_url, oid, sel) < 0) {
 		url = NULL;
@@ -545,7 +553,6 @@ out:
 		free(vals[i]);
 	json_decref(root);
 	http_response_free(resp);
-	secret_free(token);
 	secret_free(auth);
 	free(url);
 	free(sel);
