@@ -1,4 +1,5 @@
 /* arm.c - role assignments of one user on this VM, from Azure Resource Manager. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "imds.h"
 #include "names.h"
 #include "oidc.h"
+#include "paging.h"
 #include "strutil.h"
 
 #define MG_PREFIX "/providers/Microsoft.Management/managementGroups/"
@@ -59,7 +61,7 @@ bool arm_next_link_ok(const struct el_config *cfg, const char *url)
 
 int arm_parse_page(const char *text, size_t len, const char *vm_id, enum el_role *io_role, char **ret_next_link)
 {
-	json_t *root = NULL, *value, *item, *next;
+	json_t *root = NULL, *value, *item;
 	enum el_role best = *io_role;
 	char *link = NULL;
 	size_t i;
@@ -84,17 +86,10 @@ int arm_parse_page(const char *text, size_t len, const char *vm_id, enum el_role
 		if (role > best && arm_scope_applies(scope, vm_id))
 			best = role;
 	}
-	next = json_object_get(root, "nextLink");
-	if (next && !json_is_null(next)) {
-		if (!json_is_string(next) || json_string_length(next) == 0 ||
-		    strlen(json_string_value(next)) != json_string_length(next))
-			goto out;
-		link = strdup(json_string_value(next));
-		if (!link) {
-			r = EL_ERR_NOMEM;
-			goto out;
-		}
-	}
+	/* no cap of our own: http.c bounds the URL it is asked to fetch */
+	r = paging_next_link(root, "nextLink", SIZE_MAX, &link);
+	if (r < 0)
+		goto out;
 	*io_role = best;
 	*ret_next_link = link;
 	link = NULL;

@@ -16,6 +16,7 @@
 #include "imds.h"
 #include "names.h"
 #include "oidc.h"
+#include "paging.h"
 #include "strutil.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -93,7 +94,7 @@ static int groups_add(struct graph_groups *acc, const char *id, const char *name
 
 int graph_parse_page(const char *text, size_t len, const char *attr, struct graph_groups *acc, char **ret_next_link)
 {
-	json_t *root = NULL, *value, *item, *next;
+	json_t *root = NULL, *value, *item;
 	char *link = NULL;
 	size_t i;
 	int r = EL_ERR_JSON;
@@ -121,17 +122,9 @@ int graph_parse_page(const char *text, size_t len, const char *attr, struct grap
 			goto out;
 		r = EL_ERR_JSON;
 	}
-	next = json_object_get(root, "@odata.nextLink");
-	if (next && !json_is_null(next)) {
-		if (!json_is_string(next) || json_string_length(next) == 0 ||
-		    strlen(json_string_value(next)) != json_string_length(next) || json_string_length(next) > EL_URL_MAX)
-			goto out;
-		link = strdup(json_string_value(next));
-		if (!link) {
-			r = EL_ERR_NOMEM;
-			goto out;
-		}
-	}
+	r = paging_next_link(root, "@odata.nextLink", EL_URL_MAX, &link);
+	if (r < 0)
+		goto out;
 	*ret_next_link = link;
 	link = NULL;
 	r = 0;
