@@ -3,6 +3,7 @@
  * Whatever the method, a login succeeds only when a fully validated token
  * names exactly ctx->user and the name is not bound to another object id.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +16,19 @@
 #include "jwt.h"
 #include "userdb.h"
 
+/* Only a refused token earns "get a new token": anything else the host did
+ * wrong says so, or the user retries with a fresh token in vain. */
+static bool token_refused(int r)
+{
+	return (r <= EL_ERR_TOKEN_TOO_LONG && r >= EL_ERR_TOKEN_CLAIM_TYPE) || r == EL_ERR_TOKEN_KIND ||
+	       r == EL_ERR_TOKEN_NAME || r == EL_ERR_NOT_OURS;
+}
+
 static const char *user_message(int r)
 {
+	if (r == EL_ERR_LOCK)
+		return "Sign-in could not be completed: the user database stayed busy (other sign-ins or an "
+		       "entra-login command hold it); connect again in a moment.";
 	if (r == EL_ERR_DB_NOSPACE || r == EL_ERR_DB_READONLY || r == EL_ERR_DB_WRITE || r == EL_ERR_UID_PINNED ||
 	    r == EL_ERR_POSIX_ATTR)
 		return authz_message(r);	/* not "Entra ID cannot be reached": name the cause */
@@ -48,8 +60,12 @@ static const char *user_message(int r)
 	case EL_ERR_DEVICE_TIMEOUT:
 		return "The sign-in code expired before sign-in completed; connect again for a new code.";
 	default:
-		return "Sign-in refused: the token is not valid for this host; get a new token and try again.";
+		break;
 	}
+	if (token_refused(r))
+		return "Sign-in refused: the token is not valid for this host; get a new token and try again.";
+	return "Sign-in failed because of a problem on this host, not your account; tell an administrator "
+	       "(the reason is in the system log).";
 }
 
 /* One name per directory object: a new UPN for an object bound to another

@@ -21,6 +21,7 @@ int el_to_pam(int r)
 	case EL_ERR_CONFIG:
 	case EL_ERR_INSECURE:
 	case EL_ERR_IO:
+	case EL_ERR_LOCK:
 	case EL_ERR_DB_NOSPACE:
 	case EL_ERR_DB_READONLY:
 	case EL_ERR_DB_WRITE:

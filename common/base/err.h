@@ -12,6 +12,8 @@
 #define EL_PUBLIC __attribute__((visibility("default")))
 
 /* X(symbol, text) - the order fixes the numeric values (negated index). */
+/* EL_ERR_TOKEN_TOO_LONG .. EL_ERR_TOKEN_CLAIM_TYPE stay one run: pamhelper/auth.c
+ * (token_refused) tells a refused token from a host problem by that range. */
 #define EL_ERR_LIST(X) \
 	X(EL_OK, "success") \
 	X(EL_ERR_NOMEM, "out of memory") \

@@ -177,11 +177,20 @@ def test_a_stopped_writer_holding_the_lock_blocks_nobody_for_long(gated, fake):
         while not ready.exists():
             assert time.monotonic() < deadline and holder.poll() is None, "flock never held the lock"
             time.sleep(0.05)
+        # Meanwhile a first sign-in (it must record its binding) waits as long, then is told the
+        # database stayed busy: not "get a new token", which was what it said before.
+        box = {}
+        first = threading.Thread(target=lambda: box.setdefault(
+            "res", login(env, fake, "fay@contoso.com", "id -u", tag="f1")[0]))
+        first.start()
         t0 = time.monotonic()
         res = env.iso.run(f"{CLI} rename erin@contoso.com erin.old@contoso.com", timeout=40)
         waited = time.monotonic() - t0
+        first.join(60)
         assert res.returncode != 0 and 14 < waited < 25, (waited, res.stdout, res.stderr)
         assert "the user database is locked by another process" in res.stderr, res.stderr
+        out = box["res"]
+        assert out.returncode != 0 and "the user database stayed busy" in out.stderr, out.stdout + out.stderr
     finally:
         os.killpg(holder.pid, signal.SIGKILL)      # flock and the sleep that inherited the lock
         holder.wait()

@@ -23,7 +23,8 @@ import pytest
 
 from conftest import BUILD, CLI, PAM_MODULE, asan_preload, token_parts, write_config
 from entra_fake import ADMIN_APP_ROLE, USER_APP_ROLE
-from isolated import Isolated
+from isolated import Isolated, q
+from syslog_capture import SyslogCapture
 
 N = int(os.environ.get("EL_LOAD_N", "200"))
 N_DEVICE = int(os.environ.get("EL_LOAD_DEVICE", "10"))
@@ -75,14 +76,18 @@ class NsPam:
         self.service = service
         self.iso = Isolated(tmp, BUILD)
         self.iso.add_etc(f"pam.d/{service}", "\n".join(lines) + "\n")
-        self.holder = self.iso.popen("exec sleep 3600", stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        # Every helper's log line (why a login failed) lands in self.syslog: the holder's
+        # namespace has the capture socket over /dev/log, and nsenter joins that namespace.
+        self.syslog = SyslogCapture(tmp)
+        hold = " ".join(q(a) for a in self.syslog.wrap(["sleep", "3600"])[1:])
+        self.holder = self.iso.popen(f"exec unshare {hold}", stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         self.env = dict(os.environ)
         pre = asan_preload()
         if pre:
             self.env.update(LD_PRELOAD=":".join(pre), ASAN_OPTIONS="detect_leaks=0")
-        deadline = time.monotonic() + 10
-        while subprocess.run(self.enter("test", "-f", f"/etc/pam.d/{service}")).returncode != 0:
+        deadline = time.monotonic() + 60
+        while subprocess.run(self.enter("sh", "-c", f"test -f /etc/pam.d/{service} && test -S /dev/log")).returncode:
             assert time.monotonic() < deadline and self.holder.poll() is None, "namespace did not come up"
             time.sleep(0.05)
 
@@ -95,6 +100,11 @@ class NsPam:
     def close(self):
         self.holder.kill()
         self.holder.wait()
+        self.syslog.close()
+
+    def log_of(self, user):
+        """The helper's syslog lines that name user (for a failure's message)."""
+        return [text for _, _, text in self.syslog.messages() if f"'{user}'" in text]
 
 
 class Load:
@@ -198,8 +208,11 @@ def test_concurrent_logins_and_refresh_races(tmp_path, fake, state_dir, make_loa
         device.append((user, role))
         expect[user] = "admin" if role == ADMIN_APP_ROLE else "user"
     results, wall = run_logins(load, jobs, device)
-    failed = [(u, r.returncode, (r.stdout + r.stderr)[-300:]) for u, r, _ in results if r.returncode != 0]
+    failed = [(u, r.returncode, (r.stdout + r.stderr)[-300:], load.pam.log_of(u)) for u, r, _ in results
+              if r.returncode != 0]
     assert not failed, failed[:5]
+    # The capture that would explain a failure sees the helpers (a failure's message is not blind).
+    assert any("authenticated" in t for t in load.pam.log_of("load0000@contoso.com")), load.pam.log_of("load0000@contoso.com")
     record(f"phase 1: {len(results)} concurrent logins ({N_DEVICE} device code)", results, wall)
     rows = users_table(conf)
     assert set(rows) == set(expect), (set(expect) ^ set(rows))
@@ -229,7 +242,8 @@ def test_concurrent_logins_and_refresh_races(tmp_path, fake, state_dir, make_loa
             futs.append(ex.submit(refresh))
         results = [f.result() for f in futs]
     wall = time.monotonic() - t0
-    failed = [(u, r.returncode, (r.stdout + r.stderr)[-300:]) for u, r, _ in results if r.returncode != 0]
+    failed = [(u, r.returncode, (r.stdout + r.stderr)[-300:], load_b.pam.log_of(u)) for u, r, _ in results
+              if r.returncode != 0]
     assert not failed, failed[:5]
     record(f"phase 2: {RACES} logins racing {RACES} refreshes", [x for x in results if x[0] != "refresh"], wall)
     rows = users_table(conf_b)
