@@ -55,7 +55,8 @@
 
 #define UDB_FILE "users.db"
 #define UDB_LOCK_FILE "users.lock"
-#define UDB_LOCK_TIMEOUT_MS 15000	/* a writer waits this long for the lock */
+#define UDB_LOCK_TIMEOUT_MS 15000	/* a writer gives up after this long without progress */
+#define UDB_LOCK_MAX_WAIT_MS 60000	/* ... and after this long however busy the database */
 #define UDB_PINNED_ID_MIN 1000u	/* a pinned (imported) uid below this is a system id: refused */
 
 enum udb_role { UDB_ROLE_NONE, UDB_ROLE_USER, UDB_ROLE_ADMIN };
@@ -162,7 +163,8 @@ int udb_role_parse(const char *s, enum udb_role *ret_role) EL_MUST_CHECK;
 
 /* ---- writing (PAM, CLI; root) ----
  * Each call validates its inputs, takes the lock (EL_ERR_LOCK after
- * UDB_LOCK_TIMEOUT_MS), re-reads the file, writes the new one, releases.
+ * UDB_LOCK_TIMEOUT_MS in which no other writer replaced the file, or after
+ * UDB_LOCK_MAX_WAIT_MS), re-reads the file, writes the new one, releases.
  * Besides the codes listed: EL_ERR_NOT_OURS (name fails name_is_ours or
  * exists in /etc/passwd or /etc/group), EL_ERR_INVAL (bad oid/tid/role),
  * EL_ERR_CORRUPT/EL_ERR_INSECURE (existing file unusable: nothing is

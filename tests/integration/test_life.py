@@ -304,3 +304,46 @@ def test_users_of_the_former_default_uid_range_keep_their_uids(tmp_path):
     assert 1879048192 <= nss.login("new@contoso.com", 2) <= 1999999999
     nss.write_conf(uid_min=1879048192)                 # set explicitly: the range is the rule
     assert nss.first("getpwnam", "old@contoso.com") == "NOTFOUND"
+
+
+def test_a_busy_database_is_waited_for_while_other_writers_progress(nss):
+    """Many sign-ins at once on a loaded host: a writer waits for the lock as long as other writers
+    keep replacing users.db (each write is a new inode), and gives up only after UDB_LOCK_TIMEOUT_MS
+    (15 s) without progress (test_identity_sshd: a stopped holder). Here the lock stays taken for
+    18 s while the file is replaced every 2 s: the waiting login succeeds after the holder lets go.
+    Before: it failed after 15 s whatever happened meanwhile (CI's test_load saw that once)."""
+    import fcntl
+    import shutil
+    import threading
+    import time
+
+    def login(name, n):
+        return subprocess.run([str(TOOLS / "udb_tool"), str(nss.conf), "login", name, oid(n), TENANT, "user"],
+                              capture_output=True, text=True, timeout=90)
+
+    assert login("first@contoso.com", 1).returncode == 0
+    taken, done = threading.Event(), threading.Event()
+
+    def busy_writer():
+        with open(nss.db.parent / "users.lock", "a") as lk:
+            fcntl.flock(lk, fcntl.LOCK_EX)
+            taken.set()
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 18:
+                copy = nss.db.with_name("users.db.busy")
+                shutil.copy2(nss.db, copy)
+                os.replace(copy, nss.db)
+                time.sleep(2)
+            done.set()
+
+    holder = threading.Thread(target=busy_writer)
+    holder.start()
+    assert taken.wait(10)
+    t0 = time.monotonic()
+    res = login("second@contoso.com", 2)
+    waited = time.monotonic() - t0
+    holder.join()
+    assert done.is_set() and res.returncode == 0, (waited, res.stdout, res.stderr)
+    assert waited > 16, waited
+    assert {l.split(":")[0] for l in nss.tool("dump").stdout.splitlines()} == \
+        {"first@contoso.com", "second@contoso.com"}
