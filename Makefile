@@ -33,6 +33,9 @@ CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=$(SAN) -fno-sanitize-recover
 LDFLAGS += -fsanitize=$(SAN)
 O := build-san
 endif
+# Sanitizer builds: our executables send their reports to files the test suite checks
+# (tests/san/san_hooks.c says why).
+SAN_HOOK := $(if $(SAN),$(O)/tests/san/san_hooks.o)
 CFLAGS += -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -Wall -Wextra -Werror \
 	-Wformat=2 -Wshadow -Wvla -Wstrict-prototypes -Wmissing-prototypes \
 	-fstack-protector-strong -D_FORTIFY_SOURCE=2 -MMD -MP \
@@ -98,30 +101,35 @@ $(NSS_SO): $(call obj,$(NSS_SRC)) $(BASE_A) nss/nss_entra.map
 $(PAM_SO): $(call obj,$(PAM_SRC)) $(BASE_A) pam/pam_entra.map
 	$(Q)$(CC) -shared -o $@ $(call obj,$(PAM_SRC)) $(BASE_A) $(LDFLAGS) \
 		-Wl,--version-script=pam/pam_entra.map -lpam
-$(PAM_HELPER): $(call obj,$(HELPER_SRC)) $(NET_A) $(BASE_A)
-	$(Q)$(CC) -pie -o $@ $(call obj,$(HELPER_SRC)) $(NET_A) $(BASE_A) $(LDFLAGS) $(NET_LIBS)
-$(CLI): $(call obj,$(CLI_SRC)) $(NET_A) $(BASE_A)
-	$(Q)$(CC) -pie -o $@ $(call obj,$(CLI_SRC)) $(NET_A) $(BASE_A) $(LDFLAGS) $(NET_LIBS)
+$(PAM_HELPER): $(call obj,$(HELPER_SRC)) $(NET_A) $(BASE_A) $(SAN_HOOK)
+	$(Q)$(CC) -pie -o $@ $(call obj,$(HELPER_SRC)) $(SAN_HOOK) $(NET_A) $(BASE_A) $(LDFLAGS) $(NET_LIBS)
+$(CLI): $(call obj,$(CLI_SRC)) $(NET_A) $(BASE_A) $(SAN_HOOK)
+	$(Q)$(CC) -pie -o $@ $(call obj,$(CLI_SRC)) $(SAN_HOOK) $(NET_A) $(BASE_A) $(LDFLAGS) $(NET_LIBS)
 
-$(ENTRA_SSH): $(call obj,$(ES_SRC)) $(NET_A) $(BASE_A)
-	$(Q)$(CC) -pie -o $@ $(call obj,$(ES_SRC)) $(NET_A) $(BASE_A) $(LDFLAGS) $(NET_LIBS)
+$(ENTRA_SSH): $(call obj,$(ES_SRC)) $(NET_A) $(BASE_A) $(SAN_HOOK)
+	$(Q)$(CC) -pie -o $@ $(call obj,$(ES_SRC)) $(SAN_HOOK) $(NET_A) $(BASE_A) $(LDFLAGS) $(NET_LIBS)
 
 # Unit tests (cmocka) link both static libraries; the PAM ones also libpam/libpamtest.
-$(O)/tests/%: $(O)/tests/unit/%.o $(NET_A) $(BASE_A)
-	$(Q)$(CC) -pie -o $@ $< $(NET_A) $(BASE_A) $(LDFLAGS) -lcmocka -lpamtest -lpam $(NET_LIBS)
+$(O)/tests/%: $(O)/tests/unit/%.o $(NET_A) $(BASE_A) $(SAN_HOOK)
+	$(Q)$(CC) -pie -o $@ $< $(SAN_HOOK) $(NET_A) $(BASE_A) $(LDFLAGS) -lcmocka -lpamtest -lpam $(NET_LIBS)
 # entra-ssh's unit test links the client's objects but its main.
 $(O)/tests/test_entra_ssh: $(O)/tests/unit/test_entra_ssh.o $(call obj,$(filter-out cli/entra_ssh/main.c,$(ES_SRC))) \
-		$(NET_A) $(BASE_A)
+		$(NET_A) $(BASE_A) $(SAN_HOOK)
 	$(Q)$(CC) -pie -o $@ $^ $(LDFLAGS) -lcmocka $(NET_LIBS)
-$(O)/tests/nss/%: $(O)/tests/nss/%.o $(BASE_A)
-	$(Q)$(CC) -pie -o $@ $< $(BASE_A) $(LDFLAGS) -ldl -lpthread
-$(O)/tests/bench/%: $(O)/tests/bench/%.o $(NET_A) $(BASE_A)
-	$(Q)$(CC) -pie -o $@ $< $(NET_A) $(BASE_A) $(LDFLAGS) -ldl -lpthread $(NET_LIBS)
+$(O)/tests/nss/%: $(O)/tests/nss/%.o $(BASE_A) $(SAN_HOOK)
+	$(Q)$(CC) -pie -o $@ $< $(SAN_HOOK) $(BASE_A) $(LDFLAGS) -ldl -lpthread
+$(O)/tests/bench/%: $(O)/tests/bench/%.o $(NET_A) $(BASE_A) $(SAN_HOOK)
+	$(Q)$(CC) -pie -o $@ $< $(SAN_HOOK) $(NET_A) $(BASE_A) $(LDFLAGS) -ldl -lpthread $(NET_LIBS)
 
 unit: $(UNITS) $(TOOLS)
 
 # libFuzzer harnesses: make fuzz [FUZZ_SECONDS=20] (rules in tests/fuzz/fuzz.mk)
 include tests/fuzz/fuzz.mk
+
+# pytest-xdist workers for check / check-san (0: one process, no workers). Most tests wait on
+# sshd, sleeps and timeouts, so two workers on two cores take about 0.6x the time; groups and
+# order: tests/conftest.py.
+PYTEST_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 
 deps:
 	$(Q)bash tests/install-deps.sh
@@ -129,7 +137,8 @@ deps:
 check: deps
 	$(Q)$(MAKE) --no-print-directory all unit
 	$(Q)$(MAKE) --no-print-directory check-linkage
-	$(Q)EL_BUILD=$(abspath $(O)) $(PYTHON) -m pytest -q -p no:cacheprovider tests $(PYTEST_ARGS)
+	$(Q)EL_BUILD=$(abspath $(O)) $(PYTHON) -m pytest -q -p no:cacheprovider -n $(PYTEST_JOBS) --dist loadgroup \
+		tests $(PYTEST_ARGS)
 
 # The whole suite under ASan+UBSan (build-san/); LeakSanitizer stays on in our instrumented
 # binaries and is off in the uninstrumented hosts (pamtester, sshd, getent, sudo): see SECURITY.md.

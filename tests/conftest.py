@@ -38,6 +38,49 @@ def asan_preload():
     return san_preload(BUILD)
 
 
+# make check runs pytest with -n (pytest-xdist, --dist loadgroup). A module's tests stay on one
+# worker (module fixtures are set up once). The modules that run `make` on the tree or the build
+# directory (packages, demo, selinux policy) or share the installed-package namespace and its
+# fixed paths (/run/entra-test) form one group, "pkg", run one after another on one worker; they
+# go first, as the longest group, so the other worker takes the rest meanwhile.
+SERIAL_PKG_MODULES = {"test_packaging.py", "test_rpm.py", "test_selinux.py", "test_installed.py",
+                      "test_installed_cert.py", "test_installed_env.py", "test_upgrade.py", "test_demo.py"}
+
+
+def xdist_group_of(item):
+    name = item.path.name
+    return "pkg" if name in SERIAL_PKG_MODULES else name
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(xdist_group_of(item)))
+    items.sort(key=lambda item: xdist_group_of(item) != "pkg")      # stable: keeps the order within
+
+
+# Sanitizer builds: where our executables write their reports (tests/san/san_hooks.c).
+SAN_LOG_DIR = pathlib.Path("/tmp/entra-login-san")
+
+
+@pytest.fixture(autouse=True)
+def sanitizer_reports():
+    """Under make check-san: a sanitizer report written by one of our executables while a test ran
+    fails that test, whatever the test expected of the program's exit (the PAM helper's stderr is
+    /dev/null, and a refusal looks the same as a crash to a test that expects a refusal)."""
+    if "build-san" not in str(BUILD):
+        yield
+        return
+    SAN_LOG_DIR.mkdir(exist_ok=True)
+    os.chmod(SAN_LOG_DIR, 0o1777)      # the CLI runs as test users too
+    before = set(os.listdir(SAN_LOG_DIR))
+    yield
+    new = sorted(set(os.listdir(SAN_LOG_DIR)) - before)
+    if new:
+        text = "".join(f"--- {n}\n" + (SAN_LOG_DIR / n).read_text(errors="replace")[-6000:] for n in new[:3])
+        pytest.fail(f"sanitizer report(s) from our programs during this test: {new}\n{text}", pytrace=False)
+
+
 def write_config(path, fake=None, state_dir=None, **keys):
     """Write an entra-login config (root-owned, 0644). keys override defaults; None drops a key."""
     conf = {

@@ -11,6 +11,7 @@ PKGS+=(cloud-init)  # `cloud-init schema` checks conf/cloud-init.yaml (test_clou
 PKGS+=(cron)  # /etc/pam.d/cron: tests/integration/test_installed.py runs its account stage
 PKGS+=(selinux-policy-dev selinux-policy-default checkpolicy semodule-utils policycoreutils setools python3-setools)  # packaging/selinux: compile the module (refpolicy headers), link it into the distribution policy with semodule in a namespace, query it with setools (test_selinux.py)
 PKGS+=(rpmlint)  # lints the .rpm (test_rpm.py)
+PKGS+=(python3-pytest-xdist)  # make check spreads the test modules over $(nproc) pytest workers (tests/conftest.py: groups)
 PKGS+=(strace)  # test_entra_ssh_cert.py: entra-ssh run as a user never opens /etc/entra-login.conf
 missing=()
 for p in "${PKGS[@]}"; do

@@ -108,7 +108,7 @@ LogLevel VERBOSE
             f"exec {q(self.run_dir / 'sshd-entra')} -D -e -f {q(self.run_dir / 'sshd_config')}",
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
         log.close()
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("sshd exited:\n" + self.log())
