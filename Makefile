@@ -170,12 +170,10 @@ VALGRIND_TESTS ?= tests/integration/test_pam_token.py tests/integration/test_pam
 	--deselect tests/integration/test_pam_device.py::test_slow_down_grows_the_interval
 valgrind: deps
 	$(Q)$(MAKE) --no-print-directory all unit
-	$(Q)for t in $(UNITS); do \
-		echo "  VALGRIND $$t"; \
-		$(VALGRIND) $$t >$$t.valgrind.log 2>&1 || { cat $$t.valgrind.log; exit 1; }; \
-	done
+	$(Q)printf '%s\n' $(UNITS) | xargs -P $(or $(filter-out 0,$(PYTEST_JOBS)),1) -I{} sh -c \
+		'echo "  VALGRIND {}"; $(VALGRIND) {} >{}.valgrind.log 2>&1 || { cat {}.valgrind.log; exit 1; }'
 	$(Q)EL_BUILD=$(abspath $(O)) EL_PAM_WRAPPER="$(VALGRIND)" EL_CLI_WRAPPER="$(VALGRIND)" \
-		$(PYTHON) -m pytest -q -p no:cacheprovider $(VALGRIND_TESTS)
+		$(PYTHON) -m pytest -q -p no:cacheprovider -n $(PYTEST_JOBS) --dist loadgroup $(VALGRIND_TESTS)
 
 # Mutation checks (tests/mutate/README.md): ~20 min, not part of check or CI.
 .PHONY: mutate
