@@ -68,6 +68,23 @@ static const char *user_message(int r)
 	       "(the reason is in the system log).";
 }
 
+/* A refused token says which check refused it: the user holds the token and
+ * can see its claims anyway, and "expired" or "audience" tells them (and the
+ * administrator they ask) what to fix. Nothing of the token is echoed. */
+static void refusal_message(const struct hctx *ctx, int r)
+{
+	char msg[256];
+
+	if (!token_refused(r) || r == EL_ERR_TOKEN_USER_MISMATCH || r == EL_ERR_TOKEN_EXPIRED ||
+	    r == EL_ERR_TOKEN_TOO_OLD) {
+		conv_error(ctx, user_message(r));
+		return;
+	}
+	snprintf(msg, sizeof(msg), "Sign-in refused: the token is not valid for this host (%s); get a new token "
+		 "and try again.", el_strerror(r));
+	conv_error(ctx, msg);
+}
+
 /* One name per directory object: a new UPN for an object bound to another
  * name is refused until an administrator renames it; say which command. */
 static void oid_other_name_refusal(const struct hctx *ctx, const struct jwt_claims *claims)
@@ -146,7 +163,7 @@ int auth_run(struct hctx *ctx)
 		if (r == EL_ERR_OID_OTHER_NAME && claims)
 			oid_other_name_refusal(ctx, claims);
 		else if (r != EL_ERR_ABORTED)
-			conv_error(ctx, user_message(r));
+			refusal_message(ctx, r);
 		jwt_claims_free(claims);
 		/* A PAM_IGNORE here (a token naming something that is not a directory
 		 * name) is turned into PAM_AUTH_ERR by pam_entra.so, the trust boundary:

@@ -39,6 +39,10 @@ def test_bad_token_is_refused(token_stack, fake, case):
     assert res.returncode != 0
     assert "Authentication failure" in res.stderr or "Authentication" in res.stderr
     assert "Sign-in refused" in res.stdout + res.stderr
+    # the check that refused it is named (never anything of the token itself)
+    said = {"wrong-signature": "(token signature invalid)", "graph-audience": "(token audience not accepted)",
+            "garbage": "(token part is not strict base64url)", "expired": "too old", "other-user": "another user"}
+    assert said[case] in res.stdout + res.stderr, res.stdout + res.stderr
 
 
 def test_other_user_message_says_whose(token_stack, fake):
