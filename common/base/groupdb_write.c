@@ -168,7 +168,7 @@ static int lock_take(const struct el_config *cfg, int *ret_fd)
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
 	if (fd < 0)
 		return EL_ERR_IO;
-	if (fd_lock_wait(fd, GDB_LOCK_TIMEOUT_MS) < 0) {
+	if (fd_lock_wait(fd, GDB_LOCK_TIMEOUT_MS, GDB_LOCK_TIMEOUT_MS, NULL) < 0) {
 		close(fd);
 		return EL_ERR_LOCK;
 	}

@@ -316,12 +316,35 @@ out:
 	return r;
 }
 
-int fd_lock_wait(int fd, unsigned timeout_ms)
+static uint64_t monotonic_ms(void)
 {
-	struct timespec pause = { 0, 5 * 1000 * 1000 };
+	struct timespec ts;
 
-	for (unsigned waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += 5) {
-		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= timeout_ms)
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Real time, not counted sleeps: a waiter starved of CPU oversleeps. A
+ * changed inode at watch (writers rename a new file into place) means the
+ * queue moves, and restarts the timeout. */
+int fd_lock_wait(int fd, unsigned timeout_ms, unsigned max_ms, const char *watch)
+{
+	const struct timespec pause = { 0, 5 * 1000 * 1000 };
+	uint64_t start = monotonic_ms(), progress = start;
+	struct stat seen, st;
+	bool have = watch && stat(watch, &seen) == 0;
+
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		uint64_t now = monotonic_ms();
+
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return EL_ERR_LOCK;
+		if (watch && stat(watch, &st) == 0 && (!have || st.st_ino != seen.st_ino || st.st_dev != seen.st_dev)) {
+			seen = st;
+			have = true;
+			progress = now;
+		}
+		if (now - progress >= timeout_ms || now - start >= max_ms)
 			return EL_ERR_LOCK;
 		nanosleep(&pause, NULL);
 	}

@@ -63,10 +63,11 @@ int dir_safe(const char *path, bool dir_of_file) EL_MUST_CHECK;
  * EL_ERR_CORRUPT (size out of bounds), EL_ERR_NOMEM, EL_ERR_IO, EL_ERR_RANGE. */
 int file_map_root(const char *path, size_t min, size_t max, const void **ret_base, size_t *ret_size) EL_MUST_CHECK;
 
-/* Take an exclusive flock on fd, retrying every 5 ms for up to timeout_ms.
- * Returns 0 or EL_ERR_LOCK (timed out, or flock failed otherwise); fd stays
- * open either way. */
-int fd_lock_wait(int fd, unsigned timeout_ms) EL_MUST_CHECK;
+/* Take an exclusive flock on fd, retrying every 5 ms. Gives up after
+ * timeout_ms in which the file at watch was not replaced (watch NULL: after
+ * timeout_ms), and after max_ms in any case. Returns 0 or EL_ERR_LOCK (gave
+ * up, or flock failed otherwise); fd stays open either way. */
+int fd_lock_wait(int fd, unsigned timeout_ms, unsigned max_ms, const char *watch) EL_MUST_CHECK;
 
 /* dir is a directory of its own (lstat: not a link) owned by the effective
  * uid with no group or other permission bits. */

@@ -371,45 +371,6 @@ static void remove_stale_temps(const struct el_config *cfg)
 	closedir(d);
 }
 
-static uint64_t monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* Wait for the lock while other writers make progress. Each write renames a
- * new users.db into place, so a changed inode means the queue moves: many
- * first sign-ins at once on a loaded host wait their turn instead of failing
- * after a fixed time. A holder that is stopped or hung changes nothing, and
- * everyone gives up after UDB_LOCK_TIMEOUT_MS of that; nobody waits longer
- * than UDB_LOCK_MAX_WAIT_MS. Real time, not counted sleeps: a starved waiter
- * oversleeps. */
-static int lock_wait_progress(int fd, const char *db_path)
-{
-	const struct timespec pause = { 0, 5 * 1000 * 1000 };
-	uint64_t start = monotonic_ms(), progress = start;
-	struct stat seen, st;
-	bool have = stat(db_path, &seen) == 0;
-
-	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		uint64_t now = monotonic_ms();
-
-		if (errno != EWOULDBLOCK && errno != EINTR)
-			return EL_ERR_LOCK;
-		if (stat(db_path, &st) == 0 && (!have || st.st_ino != seen.st_ino || st.st_dev != seen.st_dev)) {
-			seen = st;
-			have = true;
-			progress = now;
-		}
-		if (now - progress >= UDB_LOCK_TIMEOUT_MS || now - start >= UDB_LOCK_MAX_WAIT_MS)
-			return EL_ERR_LOCK;
-		nanosleep(&pause, NULL);
-	}
-	return 0;
-}
-
 static int lock_take(const struct el_config *cfg, int *ret_fd)
 {
 	char path[4096];
@@ -427,8 +388,11 @@ static int lock_take(const struct el_config *cfg, int *ret_fd)
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
 	if (fd < 0)
 		return errno == ELOOP ? EL_ERR_INSECURE : write_err(errno);
+	/* Wait while other writers make progress: a burst of first sign-ins on a
+	 * loaded host waits its turn; a stopped holder fails everyone after
+	 * UDB_LOCK_TIMEOUT_MS. */
 	n = snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, UDB_FILE);
-	if (n < 0 || (size_t)n >= sizeof(path) || lock_wait_progress(fd, path) < 0) {
+	if (n < 0 || (size_t)n >= sizeof(path) || fd_lock_wait(fd, UDB_LOCK_TIMEOUT_MS, UDB_LOCK_MAX_WAIT_MS, path) < 0) {
 		close(fd);
 		return EL_ERR_LOCK;
 	}
