@@ -117,6 +117,7 @@ LogLevel VERBOSE
                     return self
             except OSError:
                 time.sleep(0.05)
+        self.stop()     # the fixture never yields: nobody else would stop it
         raise RuntimeError("sshd did not listen:\n" + self.log())
 
     def stop(self):
