@@ -62,14 +62,13 @@ static const char *user_message(int r)
 	default:
 		break;
 	}
-	if (token_refused(r))
-		return "Sign-in refused: the token is not valid for this host; get a new token and try again.";
 	return "Sign-in failed because of a problem on this host, not your account; tell an administrator "
 	       "(the reason is in the system log).";
 }
 
-/* A refused token says which check refused it: the user holds the token and
- * can see its claims anyway, and "expired" or "audience" tells them (and the
+/* A refused token says which check refused it (expired, too old and another
+ * user's have messages of their own): the user holds the token and can see
+ * its claims anyway, and "audience not accepted" tells them (and the
  * administrator they ask) what to fix. Nothing of the token is echoed. */
 static void refusal_message(const struct hctx *ctx, int r)
 {

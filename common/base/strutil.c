@@ -316,7 +316,7 @@ out:
 	return r;
 }
 
-static uint64_t monotonic_ms(void)
+uint64_t monotonic_ms(void)
 {
 	struct timespec ts;
 

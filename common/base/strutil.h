@@ -63,6 +63,9 @@ int dir_safe(const char *path, bool dir_of_file) EL_MUST_CHECK;
  * EL_ERR_CORRUPT (size out of bounds), EL_ERR_NOMEM, EL_ERR_IO, EL_ERR_RANGE. */
 int file_map_root(const char *path, size_t min, size_t max, const void **ret_base, size_t *ret_size) EL_MUST_CHECK;
 
+/* Milliseconds of CLOCK_MONOTONIC (deadlines and waits). */
+uint64_t monotonic_ms(void);
+
 /* Take an exclusive flock on fd, retrying every 5 ms. Gives up after
  * timeout_ms in which the file at watch was not replaced (watch NULL: after
  * timeout_ms), and after max_ms in any case. Returns 0 or EL_ERR_LOCK (gave

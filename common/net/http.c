@@ -17,6 +17,7 @@
 
 #include "el_limits.h"
 #include "http.h"
+#include "strutil.h"
 
 #define HTTP_RETRIES 2			/* extra attempts after a 429/503 */
 #define HTTP_RETRY_DEFAULT_MS 1000	/* when Retry-After is absent */
@@ -77,10 +78,7 @@ fail:
 
 uint64_t http_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return monotonic_ms();
 }
 
 uint64_t http_deadline_in(unsigned seconds)
